@@ -1,0 +1,52 @@
+/**
+ * Errors that cross a port. Adapters and providers translate vendor errors into these,
+ * so stages decide "retry or give up" without knowing HTTP statuses or SDK classes.
+ */
+
+/** Worth retrying: 429, 5xx, timeouts, dropped or truncated responses. */
+export class TransientError extends Error {
+  override readonly name = 'TransientError';
+  /** Server-advised wait (from `Retry-After`), in milliseconds. */
+  readonly retryAfterMs?: number;
+  /** True for rate limiting (429): callers may wait instead of counting it as a failure. */
+  readonly rateLimited: boolean;
+  constructor(message: string, opts: { cause?: unknown; retryAfterMs?: number; rateLimited?: boolean } = {}) {
+    super(message, { cause: opts.cause });
+    this.retryAfterMs = opts.retryAfterMs;
+    this.rateLimited = opts.rateLimited ?? false;
+  }
+}
+
+/** Retrying cannot help: bad request, auth, payment, payload too large, unsupported or corrupt audio. */
+export class PermanentError extends Error {
+  override readonly name = 'PermanentError';
+  constructor(message: string, opts: { cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+  }
+}
+
+/** A key that does not exist in a BlobStore. */
+export class NotFoundError extends Error {
+  override readonly name = 'NotFoundError';
+  constructor(readonly key: string, opts: { cause?: unknown } = {}) {
+    super(`not found: ${key}`, { cause: opts.cause });
+  }
+}
+
+/** A conditional write (`ifNoneMatch: '*'`) lost: the key exists already. */
+export class AlreadyExistsError extends Error {
+  override readonly name = 'AlreadyExistsError';
+  constructor(readonly key: string, opts: { cause?: unknown } = {}) {
+    super(`already exists: ${key}`, { cause: opts.cause });
+  }
+}
+
+/** Invalid configuration, found at start-up. The message names the variable and the allowed values. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Message of any thrown value, for results and logs. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

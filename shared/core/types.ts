@@ -1,0 +1,207 @@
+/**
+ * The data that flows between stages. Pure types: no runtime code, no I/O.
+ * Every time is in seconds. "Chunk-relative" times start at the chunk's own `start`;
+ * everything else is measured from the start of the original file.
+ */
+
+/** What ffprobe tells about an input, reduced to what the pipeline needs. */
+export interface AudioProbe {
+  readonly durationSeconds: number;
+  /** ffprobe `format_name`, e.g. `mp3`, `mov,mp4,m4a,3gp,3g2,mj2`. */
+  readonly formatName: string;
+  /** Codec of the audio stream that will be transcribed. */
+  readonly codec: string;
+  readonly sampleRate: number;
+  readonly channels: number;
+  readonly sizeBytes: number;
+}
+
+/** A stretch without speech, as found by silence detection. */
+export interface Pause {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** How one edge of a chunk was chosen. */
+export type CutKind = 'edge' | 'pause' | 'forced';
+
+/**
+ * One planned chunk. The audio sent to the model is `[start, end)`.
+ * `[keepFrom, keepUntil)` is the part this chunk is authoritative for: outside it lies a declared
+ * overlap with the neighbour (only at `forced` cuts, where no usable pause existed).
+ * Over a plan, the keep-spans tile `[0, duration)` exactly once.
+ */
+export interface PlannedChunk {
+  readonly index: number;
+  readonly start: number;
+  readonly end: number;
+  readonly keepFrom: number;
+  readonly keepUntil: number;
+  readonly startCut: CutKind;
+  readonly endCut: CutKind;
+  /** True when the whole chunk lies inside one pause: nothing to send to the model. */
+  readonly silent: boolean;
+  /**
+   * Speech stretches inside the chunk (absolute times), i.e. the chunk minus the pauses in it.
+   * Used to time text from providers that return no timestamps.
+   */
+  readonly speech: readonly Pause[];
+}
+
+/** Inputs of the pure chunk planner. */
+export interface PlanOptions {
+  /** Preferred chunk length. */
+  readonly targetSeconds: number;
+  /** Hard upper bound of a chunk's audio (upload limit / model limit), overlap included. */
+  readonly maxSeconds: number;
+  /** Overlap added around a forced cut (half on each side). */
+  readonly overlapSeconds: number;
+  /** Pauses shorter than this are not used as cut points. */
+  readonly minPauseSeconds: number;
+}
+
+/** The cut plan: data, produced by `planChunks` from probe + pause data. Stored in the job manifest. */
+export interface ChunkPlan {
+  readonly durationSeconds: number;
+  readonly options: PlanOptions;
+  readonly pauses: readonly Pause[];
+  readonly chunks: readonly PlannedChunk[];
+}
+
+/** A timed word. */
+export interface Word {
+  readonly word: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** A timed stretch of text. */
+export interface Segment {
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+  readonly speaker?: string;
+}
+
+/** What a provider returned for one chunk. Times are chunk-relative. */
+export interface ChunkTranscript {
+  readonly text: string;
+  readonly language?: string;
+  /** Present when the provider returned segment timestamps. */
+  readonly segments?: readonly Segment[];
+  /** Present when the provider returned word timestamps. */
+  readonly words?: readonly Word[];
+  readonly provider: string;
+  readonly model: string;
+  readonly usage: ChunkUsage;
+  /** Things the user should know (e.g. "server rejected verbose_json; timing from cut plan"). */
+  readonly warnings?: readonly string[];
+}
+
+export interface ChunkUsage {
+  readonly audioSeconds: number;
+  readonly costUsd?: number;
+  readonly inputTokens?: number;
+  readonly outputTokens?: number;
+}
+
+/** Stored per chunk under `jobs/<jobId>/chunks/<index>.json`. */
+export type ChunkResult =
+  | {
+      readonly status: 'ok';
+      readonly jobId: string;
+      readonly index: number;
+      readonly attempts: number;
+      readonly transcript: ChunkTranscript;
+    }
+  | {
+      readonly status: 'failed';
+      readonly jobId: string;
+      readonly index: number;
+      readonly attempts: number;
+      readonly provider: string;
+      readonly model: string;
+      readonly error: string;
+    };
+
+/** Per-job options that change what is produced. Part of the job id. */
+export interface JobOptions {
+  readonly provider: string;
+  readonly model: string;
+  readonly language?: string;
+  readonly chunkSeconds: number;
+  /** Ask the provider for word timestamps where it has them. */
+  readonly words: boolean;
+  readonly diarize: boolean;
+  /** `provider`: trust provider timestamps; `cut-plan`: short chunks, timing from pauses; `auto`: per provider capability. */
+  readonly timestamps: 'auto' | 'provider' | 'cut-plan';
+}
+
+/** Written by the split stage to `jobs/<jobId>/manifest.json`. */
+export interface JobManifest {
+  readonly jobId: string;
+  /** Human-facing name of the source (file path or `s3://bucket/key`). */
+  readonly source: string;
+  /** Base name used for result files, e.g. `talk` for `talk.mp3`. */
+  readonly name: string;
+  readonly createdAt: string;
+  readonly options: JobOptions;
+  readonly probe: AudioProbe;
+  readonly plan: ChunkPlan;
+  /** Indexes of chunks sent to the model (non-silent ones). The job is complete when each has a result. */
+  readonly pending: readonly number[];
+  /** `provider` when the transcriber returns timestamps, else `cut-plan`. */
+  readonly timestamps: 'provider' | 'cut-plan';
+}
+
+/** Job lifecycle, stored at `jobs/<jobId>/status.json`. */
+export type JobState = 'splitting' | 'transcribing' | 'aggregating' | 'completed' | 'failed';
+
+export interface JobStatus {
+  readonly jobId: string;
+  readonly source: string;
+  readonly state: JobState;
+  readonly updatedAt: string;
+  readonly reason?: string;
+  readonly chunksTotal?: number;
+  readonly chunksDone?: number;
+}
+
+/** The result JSON (`<name>.json` locally, `results/<jobId>/transcript.json` on AWS). Keep stable. */
+export interface Transcript {
+  readonly id: string;
+  readonly source: string;
+  readonly status: 'completed' | 'failed';
+  readonly error?: string;
+  readonly durationSeconds: number;
+  readonly language: string | null;
+  readonly text: string;
+  readonly segments: readonly (Segment & { readonly id: number })[];
+  readonly words?: readonly Word[];
+  readonly chunks: readonly {
+    readonly index: number;
+    readonly start: number;
+    readonly end: number;
+    readonly attempts: number;
+    readonly provider: string;
+    readonly model: string;
+  }[];
+  readonly model: string;
+  readonly usage: { readonly audioSeconds: number; readonly costUsd?: number };
+  readonly timestamps: 'provider' | 'cut-plan';
+  readonly warnings: readonly string[];
+}
+
+/** One SQS / in-process queue message: everything the transcriber stage needs for one chunk. */
+export interface ChunkTask {
+  readonly jobId: string;
+  readonly index: number;
+  /** Absolute start/end of the chunk audio in the source, seconds. */
+  readonly start: number;
+  readonly end: number;
+  /** BlobStore key of the chunk's FLAC. */
+  readonly audioKey: string;
+  readonly language?: string;
+  readonly words: boolean;
+  readonly diarize: boolean;
+}

@@ -1,0 +1,118 @@
+/**
+ * The small interfaces the stages need. Each runtime (local CLI, Lambda, tests) passes its own adapters.
+ * Adapters translate their vendor errors into the classes of `core/errors.ts` at this boundary.
+ */
+import type { AudioProbe, ChunkTranscript, Pause } from './core/types.js';
+
+/** Where audio, chunks, manifests and results live. Keys are plain strings, never URL-encoded. */
+export interface BlobStore {
+  /** Whole object. Throws `NotFoundError` when the key does not exist. */
+  get(key: string): Promise<Uint8Array>;
+  /**
+   * Write an object. A put is atomic: readers see the old or the new body, never a part.
+   * With `ifNoneMatch: '*'` the write only succeeds when the key does not exist yet and throws
+   * `AlreadyExistsError` otherwise; of concurrent conditional writers exactly one wins.
+   */
+  put(key: string, body: Uint8Array | string, opts?: PutOptions): Promise<void>;
+  /** Upload a local file (streamed, constant memory). Same semantics as `put`. */
+  putFile(key: string, path: string, opts?: PutOptions): Promise<void>;
+  /** Download to a local file (streamed, constant memory). Throws `NotFoundError`. */
+  getFile(key: string, path: string): Promise<void>;
+  /** True when the key exists. */
+  exists(key: string): Promise<boolean>;
+  /** Every key under `prefix`, in lexicographic order. Pages through any number of keys. */
+  list(prefix: string): AsyncIterable<string>;
+  /** Remove a key; removing a missing key is not an error. */
+  delete(key: string): Promise<void>;
+}
+
+export interface PutOptions {
+  readonly ifNoneMatch?: '*';
+  readonly contentType?: string;
+}
+
+/**
+ * Sends work to the transcriber stage. Delivery is at-least-once; consumers must be idempotent.
+ * How messages are consumed is the runtime's business (SQS event source mapping, in-process loop).
+ */
+export interface WorkQueue<T> {
+  /** Enqueue messages. Adapters batch as their service allows (SQS: 10 per call). */
+  send(messages: readonly T[]): Promise<void>;
+}
+
+/** Audio input for the audio tools: a local file path (Lambda downloads S3 objects to ephemeral storage first). */
+export interface AudioTools {
+  /** ffprobe. Throws `PermanentError` naming the file for 0-byte, corrupt or non-audio input. */
+  probe(path: string): Promise<AudioProbe>;
+  /**
+   * Decode once to a 16 kHz mono working copy (`workPath`, a WAV/PCM file the adapter chooses the format of)
+   * while detecting pauses in the same pass. Constant memory for any input length.
+   */
+  analyze(path: string, opts: AnalyzeOptions): Promise<{ pauses: Pause[]; workPath: string }>;
+  /** Encode `[start, end)` of the working copy as 16 kHz mono FLAC with a correct duration header. */
+  encodeChunk(workPath: string, start: number, end: number): Promise<Uint8Array>;
+}
+
+export interface AnalyzeOptions {
+  /** Directory for the working copy. */
+  readonly workDir: string;
+  /** Level below which audio counts as silence, in dB (ffmpeg silencedetect `noise`). */
+  readonly noiseDb: number;
+  /** Shortest silence reported, in seconds (ffmpeg silencedetect `d`). */
+  readonly minSilenceSeconds: number;
+}
+
+/** What a speech-to-text provider can do; decides the chunk plan. */
+export interface TranscriberCapabilities {
+  /** The provider returns segment timestamps. When false, chunks are short (≤ 30 s) and timed from the cut plan. */
+  readonly timestamps: boolean;
+  /** The provider can return word timestamps. */
+  readonly words: boolean;
+  /** Largest upload the provider accepts, in bytes. */
+  readonly maxUploadBytes: number;
+  /** Longest audio per request the provider accepts, in seconds. */
+  readonly maxAudioSeconds: number;
+}
+
+export interface TranscribeRequest {
+  /** 16 kHz mono FLAC. */
+  readonly audio: Uint8Array;
+  readonly durationSeconds: number;
+  readonly language?: string;
+  readonly words?: boolean;
+  readonly diarize?: boolean;
+  /** Used in error messages and logs, e.g. `job 3fa2… chunk 7`. */
+  readonly label: string;
+}
+
+/** One model call per chunk. Throws `TransientError` / `PermanentError`; never retries by itself. */
+export interface Transcriber {
+  readonly provider: string;
+  readonly model: string;
+  readonly capabilities: TranscriberCapabilities;
+  transcribe(req: TranscribeRequest, signal: AbortSignal): Promise<ChunkTranscript>;
+}
+
+/** Where job lifecycle events go (EventBridge, webhooks, the CLI's progress bar). */
+export interface Notifier {
+  notify(event: JobEvent): Promise<void>;
+}
+
+export type JobEvent =
+  | { readonly type: 'job.progress'; readonly jobId: string; readonly chunksDone: number; readonly chunksTotal: number }
+  | { readonly type: 'job.completed'; readonly jobId: string; readonly source: string; readonly resultKeys: readonly string[] }
+  | { readonly type: 'job.failed'; readonly jobId: string; readonly source: string; readonly reason: string; readonly resultKeys: readonly string[] };
+
+/** Time, injectable so tests can run backoff policies without sleeping. */
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** Structured logger (Powertools Logger on Lambda, a JSON-lines logger locally). */
+export interface Logger {
+  debug(msg: string, extra?: Record<string, unknown>): void;
+  info(msg: string, extra?: Record<string, unknown>): void;
+  warn(msg: string, extra?: Record<string, unknown>): void;
+  error(msg: string, extra?: Record<string, unknown>): void;
+}
