@@ -116,3 +116,12 @@ export interface Logger {
   warn(msg: string, extra?: Record<string, unknown>): void;
   error(msg: string, extra?: Record<string, unknown>): void;
 }
+
+/**
+ * How provider calls are made: global concurrency cap, per-attempt timeout, retries with backoff
+ * for `TransientError` (honouring Retry-After). `PermanentError` passes through at once.
+ * When attempts run out the last error is thrown with an `attempts` property.
+ */
+export interface CallPolicy {
+  run<T>(label: string, fn: (signal: AbortSignal) => Promise<T>): Promise<{ value: T; attempts: number }>;
+}

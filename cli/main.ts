@@ -1,0 +1,211 @@
+import { stat } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { type ConfigOverrides, loadConfig, PROVIDERS } from '../shared/config.js';
+import { ConfigError, errorMessage } from '../shared/core/errors.js';
+import type { ResultExt } from '../shared/core/keys.js';
+import { createPinoLogger } from '../shared/adapters/pino-logger.js';
+import { createLocalPipeline, type LocalJobResult } from './local-pipeline.js';
+import { createProgress } from './progress.js';
+
+const FORMATS: readonly ResultExt[] = ['json', 'txt', 'srt', 'vtt'];
+
+const ENV_HELP = `
+Configuration (environment variables; the flags above override them):
+  VOXPIPE_PROVIDER         offline | openai-compatible | mistral | openrouter | deepinfra   (default: offline)
+                           offline = pocketsphinx, bundled English model, low accuracy, English only, no account.
+  VOXPIPE_BASE_URL         API root exactly as the vendor documents it, e.g.
+                             http://host:8000/v1            (vLLM / any OpenAI-compatible server)
+                             https://api.mistral.ai         (Mistral)
+                             https://openrouter.ai/api/v1   (OpenRouter)
+                             https://api.deepinfra.com      (DeepInfra)
+  VOXPIPE_API_KEY          API key; otherwise MISTRAL_API_KEY, OPENROUTER_API_KEY, OPENAI_API_KEY or
+                           DEEPINFRA_API_KEY is used for the matching provider.
+  VOXPIPE_MODEL            model id (default: the provider's Voxtral model)
+  VOXPIPE_LANGUAGE         ISO 639-1 language of the audio (default: detected by the provider)
+  VOXPIPE_CONCURRENCY      parallel provider calls, never exceeded, retries included (default 8)
+  VOXPIPE_CHUNK_SECONDS    target chunk length; cuts are made only inside pauses (default 300)
+  VOXPIPE_TIMESTAMPS       auto | provider | cut-plan (default auto: per provider capability)
+  VOXPIPE_MAX_ATTEMPTS     attempts per provider call for 429/5xx/timeouts (default 6)
+  VOXPIPE_TIMEOUT_SECONDS  per-attempt timeout; a hung call is abandoned and retried (default 300)
+  VOXPIPE_WORK_DIR         job store and scratch space (default ~/.voxpipe)
+  VOXPIPE_FFMPEG, VOXPIPE_FFPROBE   ffmpeg/ffprobe binaries (default: from PATH)
+
+Outputs: <out>/<name>.json, .txt, .srt, .vtt per input (name = file name without extension).
+Re-running the same file with the same options resumes its job: finished chunks are not sent again.
+Exit code: 0 when every file completed, 1 when any failed, 2 for bad usage or configuration.
+`;
+
+/** Build the `voxpipe` command line. Exported for tests. */
+export function buildProgram(): Command {
+  const program = new Command('voxpipe')
+    .description('Audio to timed transcripts with Voxtral-class speech models: embedded locally, or on AWS (see README).')
+    .showHelpAfterError()
+    .addHelpText('after', ENV_HELP);
+
+  program
+    .command('transcribe')
+    .description('Transcribe audio or video files (anything ffmpeg reads, any length)')
+    .argument('<files...>', 'input files')
+    .option('-o, --out <dir>', 'output directory', 'results')
+    .addOption(new Option('--provider <name>', 'speech-to-text provider (VOXPIPE_PROVIDER)').choices(PROVIDERS))
+    .option('--model <id>', 'model id (VOXPIPE_MODEL)')
+    .option('--base-url <url>', 'provider API root (VOXPIPE_BASE_URL)')
+    .option('--language <code>', 'ISO 639-1 language of the audio (VOXPIPE_LANGUAGE)')
+    .option('--concurrency <n>', 'parallel provider calls (VOXPIPE_CONCURRENCY)')
+    .option('--chunk-seconds <s>', 'target chunk length in seconds (VOXPIPE_CHUNK_SECONDS)')
+    .addOption(new Option('--timestamps <mode>', 'timing source (VOXPIPE_TIMESTAMPS)').choices(['auto', 'provider', 'cut-plan']))
+    .option('--format <list>', `output formats, comma separated: ${FORMATS.join(',')}`, parseFormats, [...FORMATS])
+    .option('--words', 'ask the provider for word timestamps too', false)
+    .option('--diarize', 'ask the provider for speaker labels (Mistral)', false)
+    .option('--force', 'start a new job even if this file was transcribed before with the same options', false)
+    .option('--work-dir <dir>', 'job store and scratch space (VOXPIPE_WORK_DIR)')
+    .option('--no-progress', 'no progress bars')
+    .option('--verbose', 'debug logging to <work-dir>/voxpipe.log', false)
+    .action(transcribeCommand);
+
+  return program;
+}
+
+interface TranscribeFlags {
+  out: string;
+  provider?: string;
+  model?: string;
+  baseUrl?: string;
+  language?: string;
+  concurrency?: string;
+  chunkSeconds?: string;
+  timestamps?: string;
+  format: ResultExt[];
+  words: boolean;
+  diarize: boolean;
+  force: boolean;
+  workDir?: string;
+  progress: boolean;
+  verbose: boolean;
+}
+
+async function transcribeCommand(files: string[], flags: TranscribeFlags): Promise<void> {
+  const overrides: ConfigOverrides = {
+    VOXPIPE_PROVIDER: flags.provider,
+    VOXPIPE_MODEL: flags.model,
+    VOXPIPE_BASE_URL: flags.baseUrl,
+    VOXPIPE_LANGUAGE: flags.language,
+    VOXPIPE_CONCURRENCY: flags.concurrency,
+    VOXPIPE_CHUNK_SECONDS: flags.chunkSeconds,
+    VOXPIPE_TIMESTAMPS: flags.timestamps,
+    VOXPIPE_WORK_DIR: flags.workDir,
+  };
+  const config = loadConfig(process.env, overrides);
+  const logger = createPinoLogger({ destination: join(config.workDir, 'voxpipe.log'), level: flags.verbose ? 'debug' : 'info' });
+  const progress = createProgress(flags.progress && process.stderr.isTTY === true);
+  const pipeline = createLocalPipeline({ config, logger, onEvent: progress.onEvent });
+  const names = uniqueNames(files);
+  const started = Date.now();
+
+  const outcomes = await Promise.all(
+    files.map(async (file, i): Promise<Outcome> => {
+      const name = names[i] ?? basename(file);
+      const missing = await checkReadable(file);
+      if (missing) return { file, name, error: missing };
+      try {
+        const result = await pipeline.transcribe(file, name, { words: flags.words, diarize: flags.diarize, force: flags.force });
+        const written = await pipeline.writeResults(result, flags.out, name, flags.format);
+        return { file, name, result, written };
+      } catch (err) {
+        logger.error('job crashed', { file, error: errorMessage(err) });
+        return { file, name, error: errorMessage(err) };
+      }
+    }),
+  );
+  progress.stop();
+  printSummary(outcomes, Date.now() - started, pipeline.transcriber.provider, pipeline.transcriber.model);
+  process.exitCode = outcomes.every((o) => o.result?.transcript.status === 'completed') ? 0 : 1;
+}
+
+interface Outcome {
+  file: string;
+  name: string;
+  result?: LocalJobResult;
+  written?: string[];
+  error?: string;
+}
+
+function printSummary(outcomes: Outcome[], wallMs: number, provider: string, model: string): void {
+  let audio = 0;
+  let cost = 0;
+  let hasCost = false;
+  for (const o of outcomes) {
+    const t = o.result?.transcript;
+    if (t?.status === 'completed') {
+      process.stdout.write(`✔ ${o.file} → ${(o.written ?? []).join(', ')}\n`);
+    } else {
+      const reason = t?.error ?? o.error ?? 'unknown error';
+      process.stdout.write(`✘ ${o.file}: ${reason}\n`);
+      if (t && o.written?.length) process.stdout.write(`  details: ${o.written[0]}\n`);
+    }
+    for (const w of t?.warnings ?? []) process.stdout.write(`  warning: ${w}\n`);
+    audio += t?.durationSeconds ?? 0;
+    if (t?.usage.costUsd !== undefined) {
+      cost += t.usage.costUsd;
+      hasCost = true;
+    }
+  }
+  const ok = outcomes.filter((o) => o.result?.transcript.status === 'completed').length;
+  const parts = [
+    `${outcomes.length} file${outcomes.length === 1 ? '' : 's'}: ${ok} completed, ${outcomes.length - ok} failed`,
+    `${formatDuration(audio)} of audio in ${formatDuration(wallMs / 1000)}`,
+    `${provider} ${model}`,
+  ];
+  if (hasCost) parts.push(`$${cost.toFixed(4)}`);
+  process.stdout.write(`${parts.join(' · ')}\n`);
+}
+
+function formatDuration(seconds: number): string {
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const r = s % 60;
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m${String(r).padStart(2, '0')}s` : m > 0 ? `${m}m${String(r).padStart(2, '0')}s` : `${r}s`;
+}
+
+async function checkReadable(file: string): Promise<string | undefined> {
+  try {
+    const s = await stat(file);
+    return s.isFile() ? undefined : `${file}: not a file`;
+  } catch {
+    return `${file}: no such file`;
+  }
+}
+
+/** `talk.mp3` → `talk`; a second `talk.*` becomes `talk-2`, so no output overwrites another. */
+function uniqueNames(files: readonly string[]): string[] {
+  const seen = new Map<string, number>();
+  return files.map((file) => {
+    const base = basename(file, extname(file)) || basename(file);
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    return n === 1 ? base : `${base}-${n}`;
+  });
+}
+
+function parseFormats(value: string): ResultExt[] {
+  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = list.filter((f) => !(FORMATS as readonly string[]).includes(f));
+  if (bad.length || list.length === 0) throw new InvalidArgumentError(`unknown format ${bad.join(',')}; allowed: ${FORMATS.join(',')}`);
+  return list as ResultExt[];
+}
+
+/** Entry point: exit code 2 for configuration errors, with the message alone (no stack). */
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`voxpipe: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,109 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './core/errors.js';
+
+/** Providers voxpipe can call. `offline` is pocketsphinx, English only, no account needed. */
+export const PROVIDERS = ['offline', 'openai-compatible', 'mistral', 'openrouter', 'deepinfra'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+/** The vendor's usual API-key variable, accepted when `VOXPIPE_API_KEY` is unset. */
+const VENDOR_KEY_VARS: Record<ProviderName, string | undefined> = {
+  offline: undefined,
+  'openai-compatible': 'OPENAI_API_KEY',
+  mistral: 'MISTRAL_API_KEY',
+  openrouter: 'OPENROUTER_API_KEY',
+  deepinfra: 'DEEPINFRA_API_KEY',
+};
+
+/** Providers that refuse calls without a key (self-hosted OpenAI-compatible servers often need none). */
+const KEY_REQUIRED: ReadonlySet<ProviderName> = new Set(['mistral', 'openrouter', 'deepinfra']);
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+/** Environment variables, parsed once at start-up. CLI flags override them (same names, see `voxpipe --help`). */
+export const EnvSchema = z.object({
+  VOXPIPE_PROVIDER: z.enum(PROVIDERS).default('offline'),
+  VOXPIPE_BASE_URL: optionalString.pipe(z.url().optional()),
+  VOXPIPE_API_KEY: optionalString,
+  VOXPIPE_MODEL: optionalString,
+  VOXPIPE_LANGUAGE: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[a-z]{2}$/, 'an ISO 639-1 code such as en, fr, de')
+      .optional(),
+  ),
+  VOXPIPE_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(8),
+  VOXPIPE_CHUNK_SECONDS: z.coerce.number().min(10).max(3600).default(300),
+  VOXPIPE_TIMESTAMPS: z.enum(['auto', 'provider', 'cut-plan']).default('auto'),
+  VOXPIPE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
+  VOXPIPE_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).default(300),
+  VOXPIPE_WORK_DIR: optionalString,
+});
+
+/** Validated settings every runtime builds its adapters from. */
+export interface VoxpipeConfig {
+  readonly provider: ProviderName;
+  readonly baseUrl?: string;
+  readonly apiKey?: string;
+  /** Undefined means "the provider's default model". */
+  readonly model?: string;
+  readonly language?: string;
+  readonly concurrency: number;
+  readonly chunkSeconds: number;
+  readonly timestamps: 'auto' | 'provider' | 'cut-plan';
+  readonly maxAttempts: number;
+  readonly timeoutMs: number;
+  readonly workDir: string;
+}
+
+/** Values given as CLI flags; they win over the environment. */
+export type ConfigOverrides = Partial<Record<keyof z.input<typeof EnvSchema>, string | number | undefined>>;
+
+/**
+ * Parse and validate configuration from the environment plus overrides.
+ * Throws one `ConfigError` naming every bad variable and what it accepts.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = {}): VoxpipeConfig {
+  const merged: Record<string, unknown> = { ...pickVoxpipe(env) };
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) merged[k] = v;
+  const parsed = EnvSchema.safeParse(merged);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const vendorVar = VENDOR_KEY_VARS[e.VOXPIPE_PROVIDER];
+  const apiKey = e.VOXPIPE_API_KEY ?? (vendorVar ? env[vendorVar]?.trim() || undefined : undefined);
+  if (!apiKey && KEY_REQUIRED.has(e.VOXPIPE_PROVIDER)) {
+    throw new ConfigError(
+      `invalid configuration:\n  VOXPIPE_API_KEY: provider ${e.VOXPIPE_PROVIDER} needs an API key; set VOXPIPE_API_KEY or ${vendorVar}`,
+    );
+  }
+  return {
+    provider: e.VOXPIPE_PROVIDER,
+    baseUrl: e.VOXPIPE_BASE_URL,
+    apiKey,
+    model: e.VOXPIPE_MODEL,
+    language: e.VOXPIPE_LANGUAGE,
+    concurrency: e.VOXPIPE_CONCURRENCY,
+    chunkSeconds: e.VOXPIPE_CHUNK_SECONDS,
+    timestamps: e.VOXPIPE_TIMESTAMPS,
+    maxAttempts: e.VOXPIPE_MAX_ATTEMPTS,
+    timeoutMs: e.VOXPIPE_TIMEOUT_SECONDS * 1000,
+    workDir: e.VOXPIPE_WORK_DIR ?? join(homedir(), '.voxpipe'),
+  };
+}
+
+function pickVoxpipe(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(EnvSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}

@@ -1,0 +1,34 @@
+import type { PlanOptions } from './types.js';
+
+/** Bytes per second of 16 kHz mono 16-bit PCM: a FLAC chunk is never larger than this (plus headers). */
+const PCM_BYTES_PER_SECOND = 32_000;
+
+/** Longest chunk used when timing comes from the cut plan: each chunk becomes a subtitle-usable segment. */
+export const CUT_PLAN_MAX_SECONDS = 30;
+
+/** Shortest pause the planner cuts in, and the shortest silence the detector reports. */
+export const MIN_PAUSE_SECONDS = 0.3;
+
+/** Audio shared by both neighbours around a forced cut (speech with no usable pause). */
+export const OVERLAP_SECONDS = 2;
+
+/** What the planner needs to know about the provider. */
+export interface PlanLimits {
+  /** The provider returns timestamps (else chunks are short and timed from the cut plan). */
+  readonly timestamps: boolean;
+  readonly maxUploadBytes: number;
+  readonly maxAudioSeconds: number;
+}
+
+/**
+ * Chunk-plan options for a provider and a requested chunk length.
+ * Without provider timestamps, chunks are ≤ 30 s (the WhisperX approach) so each text inherits usable timing.
+ * The hard maximum keeps a chunk under the upload limit even for incompressible audio.
+ */
+export function planOptionsFor(limits: PlanLimits, chunkSeconds: number): PlanOptions {
+  const bySize = Math.floor((limits.maxUploadBytes * 0.95) / PCM_BYTES_PER_SECOND);
+  const hardMax = Math.min(bySize, limits.maxAudioSeconds, limits.timestamps ? Infinity : CUT_PLAN_MAX_SECONDS);
+  const maxSeconds = Math.max(OVERLAP_SECONDS * 4, hardMax);
+  const targetSeconds = Math.min(chunkSeconds, limits.timestamps ? maxSeconds * 0.8 : 20);
+  return { targetSeconds, maxSeconds, overlapSeconds: OVERLAP_SECONDS, minPauseSeconds: MIN_PAUSE_SECONDS };
+}

@@ -1,0 +1,61 @@
+import { AlreadyExistsError } from '../core/errors.js';
+import { chunkIndexOf, jobKeys } from '../core/keys.js';
+import type { JobManifest } from '../core/types.js';
+import type { BlobStore, Notifier } from '../ports.js';
+import { readJson, writeJson } from './store-json.js';
+
+/**
+ * Fan-in: trigger aggregation exactly once, when the last chunk result lands.
+ *
+ * Why this is exactly-once, with redelivered messages and concurrent finishers:
+ * - Every finisher writes its own result *before* calling this, and the store's list is
+ *   read-after-write consistent (S3 is, since 2020; the fs store trivially). So whichever finisher
+ *   lists last sees every result: at least one caller observes "complete". Nobody observes
+ *   "complete" early, because completeness is derived from what is stored, not from a counter
+ *   that a retry could double.
+ * - Every caller that observes "complete" races for `aggregate.claim` with a conditional write
+ *   (`If-None-Match: *`). The store lets exactly one win; the others stop. So at most one calls
+ *   `onJobReady`.
+ * - If the winner's hand-off fails, it deletes the claim and throws, so the redelivered chunk
+ *   message (whose result already exists) comes back here and tries again: no job is stuck.
+ * A re-run of the whole job (resume) deletes the claim first, on purpose.
+ */
+export async function finishIfComplete(
+  jobId: string,
+  deps: {
+    readonly store: BlobStore;
+    readonly onJobReady: (jobId: string) => Promise<void>;
+    /** When given, a `job.progress` event is sent with the counts seen. */
+    readonly notifier?: Notifier;
+  },
+): Promise<boolean> {
+  const keys = jobKeys(jobId);
+  const manifest = await readJson<JobManifest>(deps.store, keys.manifest);
+  const done = await finishedChunks(deps.store, jobId);
+  const chunksDone = manifest.pending.filter((index) => done.has(index)).length;
+  await deps.notifier?.notify({ type: 'job.progress', jobId, chunksDone, chunksTotal: manifest.pending.length });
+  if (chunksDone < manifest.pending.length) return false;
+  try {
+    await writeJson(deps.store, keys.claim, { claimedAt: new Date().toISOString() }, { ifNoneMatch: '*' });
+  } catch (err) {
+    if (err instanceof AlreadyExistsError) return false;
+    throw err;
+  }
+  try {
+    await deps.onJobReady(jobId);
+  } catch (err) {
+    await deps.store.delete(keys.claim);
+    throw err;
+  }
+  return true;
+}
+
+/** Indexes of the chunks that have a stored result. */
+export async function finishedChunks(store: BlobStore, jobId: string): Promise<Set<number>> {
+  const done = new Set<number>();
+  for await (const key of store.list(jobKeys(jobId).chunksPrefix)) {
+    const index = chunkIndexOf(key);
+    if (index !== undefined) done.add(index);
+  }
+  return done;
+}

@@ -1,0 +1,18 @@
+import { jobKeys } from '../core/keys.js';
+import type { JobStatus } from '../core/types.js';
+import type { BlobStore, PutOptions } from '../ports.js';
+
+/** Read and parse a JSON object. Throws `NotFoundError` for a missing key. */
+export async function readJson<T>(store: BlobStore, key: string): Promise<T> {
+  return JSON.parse(new TextDecoder().decode(await store.get(key))) as T;
+}
+
+/** Write a value as pretty JSON. */
+export function writeJson(store: BlobStore, key: string, value: unknown, opts?: PutOptions): Promise<void> {
+  return store.put(key, `${JSON.stringify(value, null, 2)}\n`, { contentType: 'application/json', ...opts });
+}
+
+/** Overwrite `jobs/<id>/status.json`; `updatedAt` is set here. */
+export function writeStatus(store: BlobStore, status: Omit<JobStatus, 'updatedAt'>): Promise<void> {
+  return writeJson(store, jobKeys(status.jobId).status, { ...status, updatedAt: new Date().toISOString() });
+}
