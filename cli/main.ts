@@ -24,7 +24,7 @@ Configuration (environment variables; the flags above override them):
   VOXPIPE_MODEL            model id (default: the provider's Voxtral model)
   VOXPIPE_LANGUAGE         ISO 639-1 language of the audio (default: detected by the provider)
   VOXPIPE_CONCURRENCY      parallel provider calls, never exceeded, retries included (default 8)
-  VOXPIPE_CHUNK_SECONDS    target chunk length; cuts are made only inside pauses (default 300)
+  VOXPIPE_CHUNK_SECONDS    target chunk length; cuts are made only inside pauses (default 120)
   VOXPIPE_TIMESTAMPS       auto | provider | cut-plan (default auto: per provider capability)
   VOXPIPE_MAX_ATTEMPTS     attempts per provider call for 429/5xx/timeouts (default 6)
   VOXPIPE_TIMEOUT_SECONDS  per-attempt timeout; a hung call is abandoned and retried (default 300)

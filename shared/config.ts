@@ -38,7 +38,7 @@ export const EnvSchema = z.object({
       .optional(),
   ),
   VOXPIPE_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(8),
-  VOXPIPE_CHUNK_SECONDS: z.coerce.number().min(10).max(3600).default(300),
+  VOXPIPE_CHUNK_SECONDS: z.coerce.number().min(10).max(3600).default(120),
   VOXPIPE_TIMESTAMPS: z.enum(['auto', 'provider', 'cut-plan']).default('auto'),
   VOXPIPE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
   VOXPIPE_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).default(300),

@@ -7,7 +7,7 @@ describe('loadConfig', () => {
     const config = loadConfig({ HOME: '/home/u' });
     expect(config.provider).toBe('offline');
     expect(config.concurrency).toBe(8);
-    expect(config.chunkSeconds).toBe(300);
+    expect(config.chunkSeconds).toBe(120);
     expect(config.workDir).toMatch(/\.voxpipe$/);
   });
 

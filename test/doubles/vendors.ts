@@ -1,0 +1,263 @@
+/**
+ * The wire protocol of each vendor the provider double imitates: route, auth, request schema,
+ * error body and answer shape. Shapes follow /work/shared/specs and API-CONTRACTS.md.
+ */
+import type { Word } from '../../shared/core/types.js';
+import { decodeForm } from './form-fields.js';
+import { type BodyValidator, schemaValidator, specRequestValidator } from './openapi-validator.js';
+
+/** Vendors the double speaks. `vllm` is vLLM serving Voxtral: OpenAI routes, no `verbose_json`. */
+export type Vendor = 'openai-compatible' | 'vllm' | 'mistral' | 'openrouter' | 'deepinfra';
+
+/** A decoded, validated request. */
+export interface DecodedRequest {
+  readonly body: Record<string, unknown>;
+  readonly audio?: Uint8Array;
+  /** Schema violations; non-empty means the double answers `validationStatus`. */
+  readonly errors: string[];
+}
+
+/** What the double answers. A string body is sent as text/plain. */
+export interface Answer {
+  readonly status: number;
+  readonly body: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+/** One vendor's protocol. */
+export interface VendorProtocol {
+  /** Path prefix of the base URL as the vendor documents it (`/v1`, `/api/v1`, or empty). */
+  readonly basePath: string;
+  readonly validationStatus: number;
+  /** True for the transcription route. */
+  route(method: string, path: string): boolean;
+  decode(request: Request): Promise<DecodedRequest>;
+  errorBody(status: number, message: string): unknown;
+  /** A refusal the schema cannot express (vLLM and `verbose_json`, Mistral and `language` + timestamps). */
+  refuse?(body: Record<string, unknown>): Answer | undefined;
+  answer(body: Record<string, unknown>, words: readonly Word[], audioSeconds: number): Answer;
+}
+
+/** The protocol for `vendor`. */
+export function vendorProtocol(vendor: Vendor): VendorProtocol {
+  return PROTOCOLS[vendor]();
+}
+
+const PROTOCOLS: Record<Vendor, () => VendorProtocol> = {
+  'openai-compatible': () => openAI(false),
+  vllm: () => openAI(true),
+  mistral,
+  openrouter,
+  deepinfra,
+};
+
+function openAI(vllm: boolean): VendorProtocol {
+  const errorBody = (status: number, message: string) =>
+    vllm
+      ? { object: 'error', message, type: status === 400 ? 'BadRequestError' : 'Error', param: null, code: status }
+      : { error: { message, type: status === 429 ? 'rate_limit_error' : 'invalid_request_error', param: null, code: null } };
+  return {
+    basePath: '/v1',
+    validationStatus: 400,
+    route: (method, path) => method === 'POST' && path === '/v1/audio/transcriptions',
+    decode: (request) => decodeMultipart(request, () => specRequestValidator('openai', '/audio/transcriptions', 'multipart/form-data')),
+    errorBody,
+    refuse(body) {
+      if (vllm && body.response_format === 'verbose_json') {
+        return { status: 400, body: errorBody(400, `Currently do not support verbose_json for voxtral (model ${String(body.model)})`) };
+      }
+      return undefined;
+    },
+    answer(body, words, seconds) {
+      const text = joinWords(words);
+      const usage = { type: 'duration', seconds: Math.ceil(seconds) };
+      if (body.response_format === 'text') return { status: 200, body: text };
+      if (body.response_format !== 'verbose_json') return { status: 200, body: { text, usage } };
+      const granularities = (body.timestamp_granularities as string[] | undefined) ?? ['segment'];
+      return {
+        status: 200,
+        body: {
+          task: 'transcribe',
+          language: 'english',
+          duration: seconds,
+          text,
+          ...(granularities.includes('segment')
+            ? {
+                segments: segmentsOf(words).map((s, id) => ({
+                  id, seek: 0, start: s.start, end: s.end, text: ` ${s.text}`, tokens: [],
+                  temperature: 0, avg_logprob: -0.2, compression_ratio: 1.1, no_speech_prob: 0.01,
+                })),
+              }
+            : {}),
+          ...(granularities.includes('word') ? { words: words.map((w) => ({ word: w.word, start: w.start, end: w.end })) } : {}),
+          usage,
+        },
+      };
+    },
+  };
+}
+
+function mistral(): VendorProtocol {
+  const errorBody = (status: number, message: string) =>
+    status === 422
+      ? { detail: [{ loc: ['body'], msg: message, type: 'value_error' }] }
+      : { object: 'error', message, type: status === 401 ? 'authentication_error' : status === 429 ? 'rate_limit_error' : 'invalid_request_error', param: null, code: null };
+  return {
+    basePath: '',
+    validationStatus: 422,
+    route: (method, path) => method === 'POST' && path === '/v1/audio/transcriptions',
+    // Strict fields: Mistral would silently ignore `timestamp_granularities[]` and return no segments.
+    decode: (request) =>
+      decodeMultipart(request, () => specRequestValidator('mistral', '/v1/audio/transcriptions', 'multipart/form-data', true), {
+        bracketArrays: false,
+      }),
+    errorBody,
+    refuse(body) {
+      const granularities = (body.timestamp_granularities as string[] | undefined) ?? [];
+      if (granularities.includes('word')) return { status: 400, body: errorBody(400, 'word timestamps are not supported; use segment') };
+      if (granularities.length > 0 && body.language != null) {
+        return { status: 400, body: errorBody(400, 'timestamp_granularities is not compatible with language') };
+      }
+      if (body.file === undefined) return { status: 400, body: errorBody(400, 'one of file, file_url or file_id is required') };
+      return undefined;
+    },
+    answer(body, words, seconds) {
+      const timed = ((body.timestamp_granularities as string[] | undefined) ?? []).length > 0 || body.diarize === true;
+      return {
+        status: 200,
+        body: {
+          model: String(body.model),
+          text: joinWords(words),
+          language: (body.language as string | undefined) ?? null,
+          segments: timed
+            ? segmentsOf(words).map((s, i) => ({
+                type: 'transcription_segment', text: s.text, start: s.start, end: s.end, score: null,
+                speaker_id: body.diarize === true ? `speaker_${(i % 2) + 1}` : null,
+              }))
+            : [],
+          usage: { prompt_audio_seconds: Math.ceil(seconds), prompt_tokens: 4, completion_tokens: words.length, total_tokens: 4 + words.length },
+        },
+      };
+    },
+  };
+}
+
+function openrouter(): VendorProtocol {
+  const errorBody = (status: number, message: string) => ({ error: { code: status, message } });
+  return {
+    basePath: '/api/v1',
+    validationStatus: 400,
+    route: (method, path) => method === 'POST' && path === '/api/v1/audio/transcriptions',
+    async decode(request) {
+      if (!request.headers.get('content-type')?.includes('application/json')) {
+        return decodeMultipart(request, () => specRequestValidator('openrouter', '/audio/transcriptions', 'multipart/form-data'));
+      }
+      const body = (await request.json().catch(() => undefined)) as Record<string, unknown> | undefined;
+      if (typeof body !== 'object' || body === null) return { body: {}, errors: ['(body) must be a JSON object'] };
+      const errors = specRequestValidator('openrouter', '/audio/transcriptions', 'application/json').validate(body);
+      const data = (body.input_audio as { data?: unknown } | undefined)?.data;
+      const audio = typeof data === 'string' ? new Uint8Array(Buffer.from(data, 'base64')) : undefined;
+      return { body, audio, errors };
+    },
+    errorBody,
+    refuse(body) {
+      if (body.response_format === 'verbose_json') {
+        return { status: 400, body: errorBody(400, 'verbose_json is not supported by provider Mistral') };
+      }
+      return undefined;
+    },
+    answer(_body, words, seconds) {
+      return {
+        status: 200,
+        body: { text: joinWords(words), usage: { seconds, cost: round6((seconds / 60) * 0.003) } },
+        headers: { 'x-generation-id': `gen-${Math.round(seconds * 1000)}` },
+      };
+    },
+  };
+}
+
+/** DeepInfra publishes no spec: the documented fields of the native inference API. */
+const DEEPINFRA_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['audio'],
+  properties: {
+    audio: { type: 'string' },
+    task: { enum: ['transcribe', 'translate'] },
+    initial_prompt: { type: 'string' },
+    temperature: { type: 'number', minimum: 0 },
+    language: { type: 'string', pattern: '^[a-z]{2}$' },
+    chunk_level: { enum: ['segment', 'word'] },
+    chunk_length_s: { type: 'integer', minimum: 1, maximum: 30 },
+    webhook: { type: 'string' },
+  },
+};
+
+function deepinfra(): VendorProtocol {
+  let validator: BodyValidator | undefined;
+  return {
+    basePath: '',
+    validationStatus: 422,
+    route: (method, path) => method === 'POST' && /^\/v1\/inference\/[^/]+\/[^/]+$/.test(path),
+    decode: (request) =>
+      decodeMultipart(request, () => (validator ??= schemaValidator(DEEPINFRA_SCHEMA)), { fileField: 'audio', bracketArrays: false }),
+    errorBody: (status, message) =>
+      status === 422 ? { detail: [{ loc: ['body'], msg: message, type: 'value_error' }] } : { detail: { error: message } },
+    answer(body, words, seconds) {
+      const segments = segmentsOf(words).map((s, id) => ({ id, start: s.start, end: s.end, text: s.text }));
+      return {
+        status: 200,
+        body: {
+          text: joinWords(words),
+          segments,
+          language: (body.language as string | undefined) ?? 'en',
+          input_length_ms: Math.round(seconds * 1000),
+          words: words.map((w) => ({ start: w.start, end: w.end, text: w.word })),
+          duration: seconds,
+          request_id: null,
+          inference_status: {
+            status: 'succeeded', runtime_ms: 42, cost: round6((seconds / 60) * 0.003),
+            tokens_generated: words.length, tokens_input: 0, output_length: words.length,
+          },
+        },
+      };
+    },
+  };
+}
+
+async function decodeMultipart(
+  request: Request,
+  validator: () => BodyValidator,
+  opts: { readonly fileField?: string; readonly bracketArrays?: boolean } = {},
+): Promise<DecodedRequest> {
+  const { fileField = 'file', bracketArrays = true } = opts;
+  if (!request.headers.get('content-type')?.startsWith('multipart/form-data')) {
+    return { body: {}, errors: ['request must be multipart/form-data'] };
+  }
+  const form = await request.formData().catch(() => undefined);
+  if (!form) return { body: {}, errors: ['malformed multipart body'] };
+  const v = validator();
+  const { body, files } = await decodeForm(form, v, bracketArrays);
+  return { body, audio: files.find((f) => f.field === fileField)?.bytes, errors: v.validate(body) };
+}
+
+/** Segments of the recognized words: a gap over 0.5 s starts a new one. */
+export function segmentsOf(words: readonly Word[]): { start: number; end: number; text: string }[] {
+  const out: { start: number; end: number; words: string[] }[] = [];
+  for (const w of words) {
+    const last = out.at(-1);
+    if (last && w.start - last.end <= 0.5) {
+      last.end = w.end;
+      last.words.push(w.word);
+    } else out.push({ start: w.start, end: w.end, words: [w.word] });
+  }
+  return out.map((s) => ({ start: s.start, end: s.end, text: s.words.join(' ') }));
+}
+
+function joinWords(words: readonly Word[]): string {
+  return words.map((w) => w.word).join(' ');
+}
+
+function round6(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
