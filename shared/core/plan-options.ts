@@ -12,6 +12,9 @@ export const MIN_PAUSE_SECONDS = 0.3;
 /** Audio shared by both neighbours around a forced cut (speech with no usable pause). */
 export const OVERLAP_SECONDS = 2;
 
+/** How far past the target a chunk may run to reach a pause, before a forced (overlapping) cut. */
+const STRETCH = 1.5;
+
 /** What the planner needs to know about the provider. */
 export interface PlanLimits {
   /** The provider returns timestamps (else chunks are short and timed from the cut plan). */
@@ -28,7 +31,8 @@ export interface PlanLimits {
 export function planOptionsFor(limits: PlanLimits, chunkSeconds: number): PlanOptions {
   const bySize = Math.floor((limits.maxUploadBytes * 0.95) / PCM_BYTES_PER_SECOND);
   const hardMax = Math.min(bySize, limits.maxAudioSeconds, limits.timestamps ? Infinity : CUT_PLAN_MAX_SECONDS);
-  const maxSeconds = Math.max(OVERLAP_SECONDS * 4, hardMax);
+  // A chunk may run past the target to reach a pause, but not far: users pick the length for a reason.
+  const maxSeconds = Math.max(OVERLAP_SECONDS * 4, Math.min(hardMax, chunkSeconds * STRETCH));
   const targetSeconds = Math.min(chunkSeconds, limits.timestamps ? maxSeconds * 0.8 : 20);
   return { targetSeconds, maxSeconds, overlapSeconds: OVERLAP_SECONDS, minPauseSeconds: MIN_PAUSE_SECONDS };
 }

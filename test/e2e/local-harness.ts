@@ -81,19 +81,25 @@ export function maxWordTimeError(words: readonly Word[], truth: readonly Word[])
 }
 
 /**
- * For cut-plan timing: each segment's start/end against the truth words it holds (matched in order).
- * Returns the largest error of a segment start vs its first word's start and end vs its last word's end.
+ * For cut-plan timing: each segment's start/end against the truth words it holds (matched in order), split into
+ * edges that lie at a pause in the truth and edges inside continuous speech (forced cuts).
  */
-export function maxSegmentEdgeError(t: Transcript, truth: readonly Word[]): number {
+export function segmentEdgeErrors(t: Transcript, truth: readonly Word[]): { atPauses: number[]; atForcedCuts: number[] } {
+  const atPauses: number[] = [];
+  const atForcedCuts: number[] = [];
   let cursor = 0;
-  let worst = 0;
+  const gapBefore = (i: number) => (i === 0 ? Infinity : truth[i]!.start - truth[i - 1]!.end);
+  const gapAfter = (i: number) => (i === truth.length - 1 ? Infinity : truth[i + 1]!.start - truth[i]!.end);
   for (const seg of t.segments) {
     const n = seg.text.split(/\s+/).filter(Boolean).length;
-    const first = truth[cursor];
-    const last = truth[cursor + n - 1];
+    const i = cursor;
+    const j = cursor + n - 1;
     cursor += n;
+    const first = truth[i];
+    const last = truth[j];
     if (!first || !last) continue;
-    worst = Math.max(worst, Math.abs(seg.start - first.start), Math.abs(seg.end - last.end));
+    (gapBefore(i) >= 0.3 ? atPauses : atForcedCuts).push(Math.abs(seg.start - first.start));
+    (gapAfter(j) >= 0.3 ? atPauses : atForcedCuts).push(Math.abs(seg.end - last.end));
   }
-  return worst;
+  return { atPauses, atForcedCuts };
 }

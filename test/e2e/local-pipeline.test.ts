@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Word } from '../../shared/core/types.js';
 import { emptyFile, pngFile, randomBytesFile, silenceFile, toneSpeechFixture } from '../fixtures/audio.js';
-import { maxSegmentEdgeError, maxWordTimeError, startLocalRun, transcriptWords, type LocalRun } from './local-harness.js';
+import { maxWordTimeError, segmentEdgeErrors, startLocalRun, transcriptWords, type LocalRun } from './local-harness.js';
 
 const names = (words: readonly Word[]) => words.map((w) => w.word);
 
@@ -62,7 +62,12 @@ describe('local pipeline, provider without timestamps (vLLM serving Voxtral)', (
     expect(t.timestamps).toBe('cut-plan');
     for (const c of t.chunks) expect(c.end - c.start).toBeLessThanOrEqual(30 + 1e-6);
     expect(transcriptWords(t)).toEqual(names(truth));
-    expect(maxSegmentEdgeError(t, truth)).toBeLessThan(0.1);
+    // A segment's edges are speech edges found by the pause detector, except at forced cuts inside run-on
+    // speech, where the edge is the seam itself and a word may straddle it (≤ one word's length).
+    const edges = segmentEdgeErrors(t, truth);
+    expect(Math.max(...edges.atPauses)).toBeLessThan(0.1);
+    expect(Math.max(0, ...edges.atForcedCuts)).toBeLessThan(0.4);
+    expect(edges.atPauses.length).toBeGreaterThan(edges.atForcedCuts.length);
   });
 });
 

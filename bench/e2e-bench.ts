@@ -1,0 +1,56 @@
+/**
+ * End-to-end benchmark of the embedded pipeline on a 60-minute file against a provider double with a
+ * latency model (300 ms + 20 ms per audio second), at concurrency 8. Prints wall time ÷ the
+ * provider-bound ideal (Σ chunk latency ÷ concurrency). Target ≤ 1.10×.
+ *
+ *   node --import tsx bench/e2e-bench.ts [--minutes 60] [--concurrency 8] [--chunk-seconds 120]
+ *
+ * The double answers with a cheap synthetic recognizer (words from the FLAC header), so its CPU does not
+ * blur the pipeline's own overhead; the latency model stands for the model's processing time.
+ */
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { createLocalPipeline } from '../cli/local-pipeline.js';
+import { loadConfig } from '../shared/config.js';
+import { recognizeByDuration } from '../test/doubles/fake-recognizer.js';
+import { startProviderDouble } from '../test/doubles/provider-server.js';
+import { scratchDir, toneSpeechFixture } from '../test/fixtures/audio.js';
+
+const { values } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '60' },
+    concurrency: { type: 'string', default: '8' },
+    'chunk-seconds': { type: 'string', default: '120' },
+  },
+});
+const minutes = Number(values.minutes);
+const concurrency = Number(values.concurrency);
+const latency = (audioSeconds: number) => 300 + 20 * audioSeconds;
+
+const fixture = await toneSpeechFixture({ seed: 60, durationSeconds: minutes * 60, format: 'mp3' });
+const double = await startProviderDouble({ vendor: 'openai-compatible', recognize: recognizeByDuration, latencyMs: latency, apiKey: 'k' });
+const workDir = await scratchDir('e2e-bench');
+const config = loadConfig({
+  VOXPIPE_PROVIDER: 'openai-compatible',
+  VOXPIPE_MODEL: 'whisper-1',
+  VOXPIPE_BASE_URL: double.url,
+  VOXPIPE_API_KEY: 'k',
+  VOXPIPE_WORK_DIR: workDir,
+  VOXPIPE_CONCURRENCY: String(concurrency),
+  VOXPIPE_CHUNK_SECONDS: values['chunk-seconds'],
+});
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+const pipeline = createLocalPipeline({ config, logger: silent });
+
+const started = performance.now();
+const { transcript } = await pipeline.transcribe(fixture.path, 'bench', { words: false, diarize: false, force: true });
+const wallMs = performance.now() - started;
+await double.close();
+
+const sumLatency = transcript.chunks.reduce((s, c) => s + latency(c.end - c.start), 0);
+const ideal = sumLatency / concurrency;
+console.log(`machine: ${cpus().length}× ${cpus()[0]?.model ?? '?'}, node ${process.version}`);
+console.log(`input: ${minutes} min mp3, ${transcript.chunks.length} chunks (target ${values['chunk-seconds']} s), concurrency ${concurrency}`);
+console.log(`status: ${transcript.status}, provider calls: ${double.calls}, max in flight: ${double.maxConcurrent}`);
+console.log(`wall: ${(wallMs / 1000).toFixed(2)} s, ideal (Σ latency ÷ concurrency): ${(ideal / 1000).toFixed(2)} s`);
+console.log(`ratio: ${(wallMs / ideal).toFixed(3)}× (target ≤ 1.10×)`);
