@@ -62,6 +62,7 @@ export function buildProgram(): Command {
     .option('--work-dir <dir>', 'job store and scratch space (VOXPIPE_WORK_DIR)')
     .option('--no-progress', 'no progress bars')
     .option('--verbose', 'debug logging to <work-dir>/voxpipe.log', false)
+    .addHelpText('after', ENV_HELP)
     .action(transcribeCommand);
 
   return program;

@@ -57,6 +57,12 @@ export interface CallPolicy {
   readonly maxActive: number;
 }
 
+/** How long the slot of a timed-out attempt stays taken after its connection was aborted. */
+const ABANDON_GRACE_MS = 100;
+
+/** An attempt that got no answer in time (transient: it is retried). */
+class AttemptTimeoutError extends TransientError {}
+
 /** Real time: `Date.now` and timers. */
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -90,6 +96,11 @@ export function createCallPolicy(opts: CallPolicyOptions): CallPolicy {
       maxActive = Math.max(maxActive, active);
       try {
         return await withTimeout(label, fn, opts.timeoutMs, clock, outer);
+      } catch (err) {
+        // An abandoned connection is torn down asynchronously: the server may still count it for a moment.
+        // Keep its slot a little longer, so the cap holds as the server sees it, not only as we count.
+        if (err instanceof AttemptTimeoutError) await delay(ABANDON_GRACE_MS);
+        throw err;
       } finally {
         active -= 1;
       }
@@ -140,7 +151,7 @@ async function withTimeout<T>(
   outer?.addEventListener('abort', onOuterAbort, { once: true });
   const timedOut = clock.sleep(timeoutMs, timerCtl.signal).then(
     () => {
-      const err = new TransientError(`${label}: no answer within ${timeoutMs} ms; attempt abandoned`);
+      const err = new AttemptTimeoutError(`${label}: no answer within ${timeoutMs} ms; attempt abandoned`);
       attemptCtl.abort(err);
       throw err;
     },
