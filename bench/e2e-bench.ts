@@ -39,10 +39,24 @@ const config = loadConfig({
   VOXPIPE_CONCURRENCY: String(concurrency),
   VOXPIPE_CHUNK_SECONDS: values['chunk-seconds'],
 });
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
-const pipeline = createLocalPipeline({ config, logger: silent });
+const timeline: string[] = [];
+let started = 0;
+const mark = (what: string) => timeline.push(`${((performance.now() - started) / 1000).toFixed(2)} s  ${what}`);
+let chunksDone = 0;
+const logger = {
+  debug(msg: string, extra?: Record<string, unknown>) {
+    if (msg === 'chunks enqueued') mark(`${msg} ${JSON.stringify(extra?.chunks)}`);
+  },
+  info(msg: string) {
+    if (msg === 'chunk done' && ++chunksDone !== 1) return;
+    mark(msg === 'chunk done' ? 'first chunk done' : msg);
+  },
+  warn() {},
+  error() {},
+};
+const pipeline = createLocalPipeline({ config, logger });
 
-const started = performance.now();
+started = performance.now();
 const { transcript } = await pipeline.transcribe(fixture.path, 'bench', { words: false, diarize: false, force: true });
 const wallMs = performance.now() - started;
 await double.close();
@@ -54,3 +68,4 @@ console.log(`input: ${minutes} min mp3, ${transcript.chunks.length} chunks (targ
 console.log(`status: ${transcript.status}, provider calls: ${double.calls}, max in flight: ${double.maxConcurrent}`);
 console.log(`wall: ${(wallMs / 1000).toFixed(2)} s, ideal (Σ latency ÷ concurrency): ${(ideal / 1000).toFixed(2)} s`);
 console.log(`ratio: ${(wallMs / ideal).toFixed(3)}× (target ≤ 1.10×)`);
+console.log(`timeline:\n  ${timeline.join('\n  ')}`);

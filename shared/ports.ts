@@ -2,6 +2,7 @@
  * The small interfaces the stages need. Each runtime (local CLI, Lambda, tests) passes its own adapters.
  * Adapters translate their vendor errors into the classes of `core/errors.ts` at this boundary.
  */
+import type { AnalysisFrontier } from './core/plan-stream.js';
 import type { AudioProbe, ChunkTranscript, Pause } from './core/types.js';
 
 /** Where audio, chunks, manifests and results live. Keys are plain strings, never URL-encoded. */
@@ -46,9 +47,10 @@ export interface AudioTools {
   probe(path: string): Promise<AudioProbe>;
   /**
    * Decode once to a 16 kHz mono working copy (`workPath`, a WAV/PCM file the adapter chooses the format of)
-   * while detecting pauses in the same pass. Constant memory for any input length.
+   * while detecting pauses in the same pass. Constant memory for any input length. `durationSeconds` is the
+   * exact decoded length (the probe's can be an estimate).
    */
-  analyze(path: string, opts: AnalyzeOptions): Promise<{ pauses: Pause[]; workPath: string }>;
+  analyze(path: string, opts: AnalyzeOptions): Promise<{ pauses: Pause[]; workPath: string; durationSeconds: number }>;
   /** Encode `[start, end)` of the working copy as 16 kHz mono FLAC with a correct duration header. */
   encodeChunk(workPath: string, start: number, end: number): Promise<Uint8Array>;
 }
@@ -60,6 +62,12 @@ export interface AnalyzeOptions {
   readonly noiseDb: number;
   /** Shortest silence reported, in seconds (ffmpeg silencedetect `d`). */
   readonly minSilenceSeconds: number;
+  /**
+   * Called while decoding runs with what is known so far: seconds decoded (and already readable from the
+   * working copy), the pauses that have ended, a silence still open. Lets the splitter send early chunks
+   * before the whole file is decoded.
+   */
+  readonly onProgress?: (frontier: AnalysisFrontier, workPath: string) => void;
 }
 
 /** What a speech-to-text provider can do; decides the chunk plan. */

@@ -8,6 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { open, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -198,9 +199,16 @@ async function decodeAndDetect(ffmpeg: string, path: string, workPath: string, o
   const res = await run(
     ffmpeg,
     ['-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info', '-vn', '-sn', '-dn', '-i', path,
-      '-map', '0:a:0', '-af', filter, '-c:a', 'pcm_s16le', '-f', 's16le', '-y', workPath],
+      '-map', '0:a:0', '-af', filter, '-c:a', 'pcm_s16le', '-f', 's16le',
+      ...(opts.onProgress ? ['-progress', 'pipe:2', '-stats_period', '0.1'] : []),
+      '-y', workPath],
     {
       onStderrLine: (line) => {
+        const progress = /^out_time_us=(\d+)/.exec(line);
+        if (progress?.[1] !== undefined && opts.onProgress) {
+          reportProgress(opts.onProgress, Number(progress[1]) / 1e6, workPath, pauses);
+          return;
+        }
         const start = /silence_start: (-?[\d.e+-]+)/.exec(line);
         if (start?.[1] !== undefined) {
           pauses.push({ start: Math.max(0, Number(start[1])), end: undefined });
@@ -227,6 +235,30 @@ async function decodeAndDetect(ffmpeg: string, path: string, workPath: string, o
   const samples = Math.floor((await stat(workPath)).size / BYTES_PER_SAMPLE);
   if (samples === 0) throw new PermanentError(`${basename(path)}: no audio could be decoded`);
   return { pauses, samples };
+}
+
+/**
+ * Progress lines arrive on stderr in order with the silencedetect lines, so every pause that ended before
+ * `outSeconds` has been parsed already. The frontier is also capped by the bytes on disk, so the splitter
+ * never reads past what ffmpeg has written.
+ */
+function reportProgress(
+  onProgress: NonNullable<AnalyzeOptions['onProgress']>,
+  outSeconds: number,
+  workPath: string,
+  raw: readonly { start: number; end: number | undefined }[],
+): void {
+  let written = 0;
+  try {
+    written = statSync(workPath).size / BYTES_PER_SAMPLE / WORK_SAMPLE_RATE;
+  } catch {
+    return; // not created yet
+  }
+  const seconds = Math.min(outSeconds, written);
+  // A silence not over at the frontier (still open, or ended in samples not yet on disk) counts as open.
+  const open = raw.find((p) => p.start < seconds && (p.end === undefined || p.end > seconds))?.start;
+  const pauses = raw.flatMap((p) => (p.end !== undefined && p.end <= seconds ? [{ start: p.start, end: p.end }] : []));
+  onProgress({ seconds, pauses, openSilenceStart: open }, workPath);
 }
 
 /** A silence still open at the end of the stream runs to the end; clamp everything to `[0, duration]`. */

@@ -169,7 +169,8 @@ function nextCut(
  * `CUT_MARGIN_SECONDS` before speech resumes (or at the limit, or at the end of the file).
  */
 function silentCut(pos: number, hi: number, duration: number, pauses: readonly Pause[], opts: PlanOptions) {
-  const p = pauses.find((q) => q.start <= pos && pos < q.end);
+  const i = firstEndingAfter(pauses, pos);
+  const p = pauses[i] !== undefined && (pauses[i] as Pause).start <= pos ? pauses[i] : undefined;
   if (!p || p.end - p.start < opts.minPauseSeconds || p.end - pos < silentChunkSeconds(opts)) return undefined;
   const end = p.end >= duration ? duration : p.end - CUT_MARGIN_SECONDS;
   return Math.min(end, hi);
@@ -184,7 +185,8 @@ function bestPauseCut(
 ): number | undefined {
   const lo = pos + minStepSeconds(opts);
   let best: { at: number; cost: number } | undefined;
-  for (const p of pauses) {
+  for (let i = firstEndingAfter(pauses, pos); i < pauses.length; i++) {
+    const p = pauses[i] as Pause;
     if (p.start <= pos) continue; // the pause we stand in was used (or is too short to be its own chunk)
     if (p.start > hi) break;
     const length = p.end - p.start;
@@ -215,7 +217,8 @@ function forcedCut(pos: number, hi: number, duration: number, opts: PlanOptions)
 }
 
 function finish(c: RawChunk, index: number, pauses: readonly Pause[]): PlannedChunk {
-  const silent = pauses.some((p) => p.start <= c.start && c.end <= p.end);
+  const around = pauses[firstEndingAfter(pauses, c.start)];
+  const silent = around !== undefined && around.start <= c.start && c.end <= around.end;
   return {
     index,
     ...c,
@@ -228,7 +231,8 @@ function finish(c: RawChunk, index: number, pauses: readonly Pause[]): PlannedCh
 function speechIn(start: number, end: number, pauses: readonly Pause[]): Pause[] {
   const speech: Pause[] = [];
   let cursor = start;
-  for (const p of pauses) {
+  for (let i = firstEndingAfter(pauses, start); i < pauses.length; i++) {
+    const p = pauses[i] as Pause;
     if (p.end <= cursor) continue;
     if (p.start >= end) break;
     if (p.start > cursor) speech.push({ start: cursor, end: p.start });
@@ -236,6 +240,22 @@ function speechIn(start: number, end: number, pauses: readonly Pause[]): Pause[]
   }
   if (cursor < end) speech.push({ start: cursor, end });
   return speech;
+}
+
+/**
+ * Index of the first pause that ends after `t` (pauses are sorted and disjoint, so their ends are sorted too).
+ * Binary search: plans are recomputed while a long file decodes, so per-chunk scans from the start would be
+ * quadratic in the number of pauses.
+ */
+function firstEndingAfter(pauses: readonly Pause[], t: number): number {
+  let lo = 0;
+  let hi = pauses.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((pauses[mid] as Pause).end <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function clamp(x: number, lo: number, hi: number): number {

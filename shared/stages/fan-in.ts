@@ -1,4 +1,4 @@
-import { AlreadyExistsError } from '../core/errors.js';
+import { AlreadyExistsError, NotFoundError } from '../core/errors.js';
 import { chunkIndexOf, jobKeys } from '../core/keys.js';
 import type { JobManifest } from '../core/types.js';
 import type { BlobStore, Notifier } from '../ports.js';
@@ -30,7 +30,13 @@ export async function finishIfComplete(
   },
 ): Promise<boolean> {
   const keys = jobKeys(jobId);
-  const manifest = await readJson<JobManifest>(deps.store, keys.manifest);
+  // No manifest yet: the splitter is still sending chunks. It checks completion itself once it has
+  // written the manifest, so a chunk that finishes this early cannot be the one that is lost.
+  const manifest = await readJson<JobManifest>(deps.store, keys.manifest).catch((err: unknown) => {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  });
+  if (!manifest) return false;
   const done = await finishedChunks(deps.store, jobId);
   const chunksDone = manifest.pending.filter((index) => done.has(index)).length;
   await deps.notifier?.notify({ type: 'job.progress', jobId, chunksDone, chunksTotal: manifest.pending.length });

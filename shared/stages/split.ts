@@ -1,12 +1,18 @@
 import { errorMessage, PermanentError } from '../core/errors.js';
 import { jobKeys } from '../core/keys.js';
 import { planChunks } from '../core/plan.js';
+import { certainChunks } from '../core/plan-stream.js';
 import { MIN_PAUSE_SECONDS, planOptionsFor } from '../core/plan-options.js';
-import type { ChunkTask, JobManifest, JobOptions } from '../core/types.js';
+import type { ChunkTask, JobManifest, JobOptions, PlannedChunk } from '../core/types.js';
 import type { AudioTools, BlobStore, Logger, Notifier, TranscriberCapabilities, WorkQueue } from '../ports.js';
 import { failJob } from './fail.js';
-import { finishIfComplete } from './fan-in.js';
+import { finishedChunks, finishIfComplete } from './fan-in.js';
 import { readJson, writeJson, writeStatus } from './store-json.js';
+
+/** Queue messages per send call (the SQS SendMessageBatch maximum). */
+const SEND_BATCH = 10;
+/** Longest a ready chunk waits to fill a batch. */
+const BATCH_WAIT_MS = 100;
 
 /** One input to split. The runtime has already put the source on local disk (Lambda: ephemeral storage). */
 export interface SplitRequest {
@@ -46,7 +52,10 @@ export async function splitJob(req: SplitRequest, deps: SplitDeps): Promise<JobM
 
   try {
     const manifest = await splitFresh(req, deps);
-    await enqueuePending(manifest, deps);
+    // Chunks finished before the manifest existed could not complete the job (fan-in needs the manifest):
+    // check once now. This also completes a job with nothing to transcribe.
+    await markTranscribing(manifest, deps);
+    await finishIfComplete(manifest.jobId, deps);
     return manifest;
   } catch (err) {
     if (!(err instanceof PermanentError)) throw err;
@@ -61,30 +70,31 @@ async function splitFresh(req: SplitRequest, deps: SplitDeps): Promise<JobManife
   const keys = jobKeys(req.jobId);
   await writeStatus(deps.store, { jobId: req.jobId, source: req.source, state: 'splitting' });
   const probe = await deps.audio.probe(req.localPath);
+  const timestamps = usesProviderTimestamps(req.options, deps.capabilities);
+  const planOptions = planOptionsFor({ ...deps.capabilities, timestamps }, req.options.chunkSeconds);
+  const sender = chunkSender(req, deps);
+
+  // Chunks whose place in the plan is already certain are encoded and sent while decoding goes on,
+  // so transcription starts within seconds even for a 10-hour file (see core/plan-stream.ts).
+  let replannedAt = -Infinity;
   const { pauses, workPath } = await deps.audio.analyze(req.localPath, {
     workDir: deps.workDir,
     noiseDb: deps.noiseDb ?? -35,
     minSilenceSeconds: MIN_PAUSE_SECONDS,
+    onProgress: (frontier, path) => {
+      if (frontier.seconds - replannedAt < planOptions.targetSeconds / 4) return;
+      replannedAt = frontier.seconds;
+      sender.offer(certainChunks(frontier, planOptions), path);
+    },
   });
-  const timestamps = usesProviderTimestamps(req.options, deps.capabilities);
-  const plan = planChunks(
-    probe.durationSeconds,
-    pauses,
-    planOptionsFor({ ...deps.capabilities, timestamps }, req.options.chunkSeconds),
-  );
-  const pending = plan.chunks.filter((c) => !c.silent).map((c) => c.index);
-
-  for (const index of pending) {
-    const chunk = plan.chunks[index];
-    if (!chunk) continue;
-    const flac = await deps.audio.encodeChunk(workPath, chunk.start, chunk.end);
-    if (flac.byteLength > deps.capabilities.maxUploadBytes) {
-      throw new PermanentError(
-        `${req.source}: chunk ${index} is ${flac.byteLength} bytes, over the provider's ${deps.capabilities.maxUploadBytes}-byte limit; lower VOXPIPE_CHUNK_SECONDS`,
-      );
-    }
-    await deps.store.put(keys.chunkAudio(index), flac, { contentType: 'audio/flac' });
+  const plan = planChunks(probe.durationSeconds, pauses, planOptions);
+  const early = sender.offered();
+  if (JSON.stringify(early) !== JSON.stringify(plan.chunks.slice(0, early.length))) {
+    // Cannot happen while plan-stream's property holds; if it ever does, say so instead of mixing two plans.
+    throw new Error(`${req.source}: internal error: chunks sent while decoding differ from the final plan`);
   }
+  sender.offer(plan.chunks, workPath);
+  await sender.finish();
 
   const manifest: JobManifest = {
     jobId: req.jobId,
@@ -94,7 +104,7 @@ async function splitFresh(req: SplitRequest, deps: SplitDeps): Promise<JobManife
     options: req.options,
     probe,
     plan,
-    pending,
+    pending: plan.chunks.filter((c) => !c.silent).map((c) => c.index),
     timestamps: timestamps ? 'provider' : 'cut-plan',
   };
   await writeJson(deps.store, keys.manifest, manifest);
@@ -102,9 +112,80 @@ async function splitFresh(req: SplitRequest, deps: SplitDeps): Promise<JobManife
     jobId: req.jobId,
     durationSeconds: probe.durationSeconds,
     chunks: plan.chunks.length,
-    pending: pending.length,
+    pending: manifest.pending.length,
   });
   return manifest;
+}
+
+/**
+ * Encodes, stores and enqueues chunks in plan order, one at a time (encoding is CPU-bound), batching
+ * queue messages by 10 (SQS SendMessageBatch) and flushing whenever it catches up with the plan.
+ */
+function chunkSender(req: SplitRequest, deps: SplitDeps) {
+  const keys = jobKeys(req.jobId);
+  const offered: PlannedChunk[] = [];
+  let batch: ChunkTask[] = [];
+  let batchOpenedAt = 0;
+  let waiting = 0;
+  let chain: Promise<void> = Promise.resolve();
+
+  const flush = async () => {
+    const tasks = batch;
+    batch = [];
+    if (tasks.length === 0) return;
+    await deps.queue.send(tasks);
+    deps.logger.debug('chunks enqueued', { jobId: req.jobId, chunks: tasks.map((t) => t.index) });
+  };
+
+  const sendOne = async (chunk: PlannedChunk, workPath: string) => {
+    waiting -= 1;
+    if (!chunk.silent) {
+      const flac = await deps.audio.encodeChunk(workPath, chunk.start, chunk.end);
+      if (flac.byteLength > deps.capabilities.maxUploadBytes) {
+        throw new PermanentError(
+          `${req.source}: chunk ${chunk.index} is ${flac.byteLength} bytes, over the provider's ${deps.capabilities.maxUploadBytes}-byte limit; lower VOXPIPE_CHUNK_SECONDS`,
+        );
+      }
+      await deps.store.put(keys.chunkAudio(chunk.index), flac, { contentType: 'audio/flac' });
+      if (!(await deps.store.exists(keys.chunkResult(chunk.index)))) {
+        if (batch.length === 0) batchOpenedAt = Date.now();
+        batch.push(chunkTask(req.jobId, req.options, chunk));
+      }
+    }
+    // A message waits for company at most BATCH_WAIT_MS: batching saves requests, never time to first result.
+    if (batch.length >= SEND_BATCH || waiting === 0 || Date.now() - batchOpenedAt >= BATCH_WAIT_MS) await flush();
+  };
+
+  return {
+    /** Queue the chunks of `plan` not offered yet (the plan may be a certain prefix). */
+    offer(plan: readonly PlannedChunk[], workPath: string) {
+      for (const chunk of plan.slice(offered.length)) {
+        offered.push(chunk);
+        waiting += 1;
+        chain = chain.then(() => sendOne(chunk, workPath));
+        chain.catch(() => undefined); // reported by finish(); keeps Node from calling it unhandled meanwhile
+      }
+    },
+    offered: () => offered.slice(),
+    /** Wait until every offered chunk is stored and enqueued; throws the first failure. */
+    async finish() {
+      await chain;
+      await flush();
+    },
+  };
+}
+
+function chunkTask(jobId: string, options: JobOptions, chunk: PlannedChunk): ChunkTask {
+  return {
+    jobId,
+    index: chunk.index,
+    start: chunk.start,
+    end: chunk.end,
+    audioKey: jobKeys(jobId).chunkAudio(chunk.index),
+    language: options.language,
+    words: options.words,
+    diarize: options.diarize,
+  };
 }
 
 async function resumable(jobId: string, store: BlobStore): Promise<JobManifest | undefined> {
@@ -129,32 +210,23 @@ async function enqueuePending(manifest: JobManifest, deps: SplitDeps): Promise<v
   const keys = jobKeys(manifest.jobId);
   const tasks: ChunkTask[] = [];
   for (const index of manifest.pending) {
-    if (await deps.store.exists(keys.chunkResult(index))) continue;
     const chunk = manifest.plan.chunks[index];
-    if (!chunk) continue;
-    tasks.push({
-      jobId: manifest.jobId,
-      index,
-      start: chunk.start,
-      end: chunk.end,
-      audioKey: keys.chunkAudio(index),
-      language: manifest.options.language,
-      words: manifest.options.words,
-      diarize: manifest.options.diarize,
-    });
+    if (chunk && !(await deps.store.exists(keys.chunkResult(index)))) tasks.push(chunkTask(manifest.jobId, manifest.options, chunk));
   }
+  await markTranscribing(manifest, deps);
+  if (tasks.length === 0) await finishIfComplete(manifest.jobId, deps);
+  else await deps.queue.send(tasks);
+}
+
+async function markTranscribing(manifest: JobManifest, deps: SplitDeps): Promise<void> {
+  const done = await finishedChunks(deps.store, manifest.jobId);
   await writeStatus(deps.store, {
     jobId: manifest.jobId,
     source: manifest.source,
     state: 'transcribing',
     chunksTotal: manifest.pending.length,
-    chunksDone: manifest.pending.length - tasks.length,
+    chunksDone: manifest.pending.filter((i) => done.has(i)).length,
   });
-  if (tasks.length === 0) {
-    await finishIfComplete(manifest.jobId, deps);
-    return;
-  }
-  await deps.queue.send(tasks);
 }
 
 /** Whether this job trusts provider timestamps or times text from short cut-plan chunks. */

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { EnvSchema } from '../../shared/config.js';
+import { ConfigError } from '../../shared/core/errors.js';
+
+/** Variables every handler reads. Provider settings reuse the CLI's definitions (`shared/config.ts`). */
+export const BaseEnv = z.object({
+  VOXPIPE_BUCKET: z.string().min(1),
+  /** Emulator endpoint for S3 (tests); unset on AWS. Implies path-style addressing. */
+  VOXPIPE_S3_ENDPOINT: z.url().optional(),
+  /** First redelivery delay of a failed record, doubled per receive (≤ 15 min). */
+  VOXPIPE_RETRY_BASE_SECONDS: z.coerce.number().int().min(0).max(900).default(10),
+});
+
+/** The splitter: where chunks go and the job options every upload gets. */
+export const SplitterEnv = BaseEnv.extend({
+  VOXPIPE_WORK_QUEUE_URL: z.url(),
+  VOXPIPE_AGGREGATE_QUEUE_URL: z.url(),
+  VOXPIPE_EVENT_BUS_NAME: z.string().min(1),
+  VOXPIPE_PROVIDER: EnvSchema.shape.VOXPIPE_PROVIDER,
+  VOXPIPE_MODEL: EnvSchema.shape.VOXPIPE_MODEL,
+  VOXPIPE_LANGUAGE: EnvSchema.shape.VOXPIPE_LANGUAGE,
+  VOXPIPE_CHUNK_SECONDS: EnvSchema.shape.VOXPIPE_CHUNK_SECONDS,
+  VOXPIPE_TIMESTAMPS: EnvSchema.shape.VOXPIPE_TIMESTAMPS,
+  VOXPIPE_WORDS: z.stringbool().default(false),
+  VOXPIPE_SPLIT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(900),
+  VOXPIPE_FFMPEG: z.string().optional(),
+  VOXPIPE_FFPROBE: z.string().optional(),
+  /** Scratch space for the download and the working copy. */
+  VOXPIPE_TMP_DIR: z.string().default('/tmp'),
+});
+
+/** The transcriber: provider, key location, fan-in hand-off, per-call limits. */
+export const TranscriberEnv = BaseEnv.extend({
+  VOXPIPE_WORK_QUEUE_URL: z.url(),
+  VOXPIPE_AGGREGATE_QUEUE_URL: z.url(),
+  VOXPIPE_PROVIDER: EnvSchema.shape.VOXPIPE_PROVIDER,
+  VOXPIPE_MODEL: EnvSchema.shape.VOXPIPE_MODEL,
+  VOXPIPE_BASE_URL: EnvSchema.shape.VOXPIPE_BASE_URL,
+  /** Secrets Manager secret with the API key (plain string, or JSON with an `apiKey` field). */
+  VOXPIPE_API_KEY_SECRET_ARN: z.string().min(1).optional(),
+  /** Attempts per model call inside one invocation (rate limits beyond that are deferred through the queue). */
+  VOXPIPE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(2),
+  /** Per-attempt timeout; keep `attempts × timeout` under the function timeout. */
+  VOXPIPE_ATTEMPT_TIMEOUT_SECONDS: z.coerce.number().min(1).max(900).default(100),
+  /** Longest Retry-After honoured in-process; longer waits go back to the queue. */
+  VOXPIPE_MAX_INLINE_WAIT_SECONDS: z.coerce.number().min(0).max(300).default(10),
+  /** Rate-limit deferrals of one chunk before it counts as a failed delivery. */
+  VOXPIPE_MAX_DEFERRALS: z.coerce.number().int().min(0).max(1000).default(30),
+});
+
+/** Aggregator, DLQ consumer and sweeper. */
+export const AggregatorEnv = BaseEnv.extend({ VOXPIPE_EVENT_BUS_NAME: z.string().min(1) });
+
+export const DlqConsumerEnv = AggregatorEnv.extend({
+  VOXPIPE_AGGREGATE_QUEUE_URL: z.url(),
+  VOXPIPE_PROVIDER: EnvSchema.shape.VOXPIPE_PROVIDER,
+  VOXPIPE_MODEL: EnvSchema.shape.VOXPIPE_MODEL,
+});
+
+export const SweeperEnv = AggregatorEnv.extend({
+  VOXPIPE_JOB_DEADLINE_MINUTES: z.coerce.number().min(1).default(360),
+});
+
+/** Parse the environment once, at cold start. Throws one `ConfigError` naming every bad variable. */
+export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid Lambda environment:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

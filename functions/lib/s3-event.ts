@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+const S3Record = z.object({
+  eventName: z.string(),
+  s3: z.object({
+    bucket: z.object({ name: z.string() }),
+    object: z.object({
+      key: z.string(),
+      size: z.number().optional(),
+      eTag: z.string().optional(),
+      versionId: z.string().optional(),
+    }),
+  }),
+});
+
+/** The body of an S3 → SQS notification: records, or the one-off `s3:TestEvent` sent when it is configured. */
+const S3Notification = z.union([
+  z.object({ Records: z.array(S3Record) }),
+  z.object({ Event: z.literal('s3:TestEvent') }).transform(() => ({ Records: [] })),
+]);
+
+/** One uploaded object, key decoded. */
+export interface Upload {
+  readonly bucket: string;
+  /** The object key as stored (decoded from the event's URL encoding). */
+  readonly key: string;
+  /** Version id when the bucket is versioned, else the ETag: what makes this upload distinct. */
+  readonly version: string;
+  readonly size?: number;
+}
+
+/** Uploads in an S3 notification body (created-object events only). Throws on any other shape. */
+export function uploadsOf(body: unknown): Upload[] {
+  return S3Notification.parse(body)
+    .Records.filter((r) => r.eventName.startsWith('ObjectCreated:'))
+    .map((r) => ({
+      bucket: r.s3.bucket.name,
+      key: decodeS3Key(r.s3.object.key),
+      version: r.s3.object.versionId ?? r.s3.object.eTag ?? '',
+      size: r.s3.object.size,
+    }));
+}
+
+/** S3 event keys are URL-encoded with `+` for spaces (form encoding): `my+talk%C3%A9.mp3` → `my talké.mp3`. */
+export function decodeS3Key(key: string): string {
+  return decodeURIComponent(key.replace(/\+/g, ' '));
+}
+
+/**
+ * The job of an upload: bucket + key + version id (or ETag when unversioned). A redelivered or duplicated
+ * notification of the same object maps to the same job; a new upload to the same key does not.
+ * Unlike the CLI's job id, the options are not part of it: on AWS they are fixed per deployment, and the
+ * DLQ consumer must derive the id of a dead split message from the notification alone.
+ */
+export function uploadJobId(upload: Upload): string {
+  return createHash('sha256').update(`${upload.bucket}\n${upload.key}\n${upload.version}`).digest('hex').slice(0, 20);
+}

@@ -1,0 +1,89 @@
+/**
+ * Splitter Lambda: S3 upload notifications (via the split queue) → split stage.
+ * Downloads the upload to ephemeral storage, runs ffprobe/ffmpeg from the layer, writes chunk audio and
+ * the manifest, enqueues one message per chunk. Duplicate notifications are dropped by `source.claim`.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { createFfmpegAudioTools } from '../shared/adapters/ffmpeg-audio.js';
+import { createSqsQueue } from '../shared/adapters/sqs-queue.js';
+import { PermanentError } from '../shared/core/errors.js';
+import type { ChunkTask, JobOptions } from '../shared/core/types.js';
+import { createTranscriber, DEFAULT_MODELS } from '../shared/providers/index.js';
+import { splitJob } from '../shared/stages/split.js';
+import { aggregateHandoff, bucketStore, eventBridgeNotifier, observability, portLogger, sqsClient, flushMetrics } from './lib/aws.js';
+import { parseEnv, SplitterEnv } from './lib/env.js';
+import { claimSource } from './lib/source-claim.js';
+import { type Upload, uploadJobId, uploadsOf } from './lib/s3-event.js';
+import { jsonBody, processSqsBatch } from './lib/sqs-batch.js';
+
+const env = parseEnv(SplitterEnv);
+const { logger, metrics } = observability();
+const sqs = sqsClient();
+const store = bucketStore(env);
+const model = env.VOXPIPE_MODEL ?? (env.VOXPIPE_PROVIDER === 'offline' ? 'pocketsphinx' : DEFAULT_MODELS[env.VOXPIPE_PROVIDER]);
+const options: JobOptions = {
+  provider: env.VOXPIPE_PROVIDER,
+  model,
+  language: env.VOXPIPE_LANGUAGE,
+  chunkSeconds: env.VOXPIPE_CHUNK_SECONDS,
+  words: env.VOXPIPE_WORDS,
+  diarize: false,
+  timestamps: env.VOXPIPE_TIMESTAMPS,
+};
+const deps = {
+  store,
+  audio: createFfmpegAudioTools({ ffmpegPath: env.VOXPIPE_FFMPEG, ffprobePath: env.VOXPIPE_FFPROBE }),
+  queue: createSqsQueue<ChunkTask>({ client: sqs, queueUrl: env.VOXPIPE_WORK_QUEUE_URL }),
+  // Capabilities decide the chunk plan; building a transcriber does no I/O and needs no key.
+  capabilities: createTranscriber({ provider: env.VOXPIPE_PROVIDER, model }).capabilities,
+  notifier: eventBridgeNotifier(env),
+  onJobReady: aggregateHandoff(sqs, env.VOXPIPE_AGGREGATE_QUEUE_URL),
+};
+
+export const handler = async (event: SQSEvent) => {
+  try {
+    return await processSqsBatch(event, splitRecord, logger, { sqs, baseSeconds: env.VOXPIPE_RETRY_BASE_SECONDS });
+  } finally {
+    flushMetrics(metrics);
+  }
+};
+
+async function splitRecord(record: SQSRecord): Promise<void> {
+  for (const upload of uploadsOf(jsonBody(record))) await splitUpload(upload);
+}
+
+async function splitUpload(upload: Upload): Promise<void> {
+  const source = `s3://${upload.bucket}/${upload.key}`;
+  if (upload.bucket !== env.VOXPIPE_BUCKET) throw new PermanentError(`${source}: notification from a bucket this splitter does not serve`);
+  const jobId = uploadJobId(upload);
+  const log = logger.createChild({ persistentKeys: { jobId, source } });
+  const decision = await claimSource(store, jobId, source, { now: Date.now(), splitTimeoutMs: env.VOXPIPE_SPLIT_TIMEOUT_SECONDS * 1000 });
+  if (decision === 'duplicate' || decision === 'in-progress') {
+    log.info('duplicate upload notification dropped', { decision });
+    return;
+  }
+  const workDir = join(env.VOXPIPE_TMP_DIR, `voxpipe-${randomUUID()}`);
+  // Named as uploaded: ffprobe/ffmpeg errors quote the path, and the user should recognise their file.
+  const fileName = Buffer.byteLength(basename(upload.key)) <= 200 ? basename(upload.key) : `source${extname(upload.key)}`;
+  const localPath = join(workDir, fileName);
+  await mkdir(workDir, { recursive: true });
+  try {
+    const started = Date.now();
+    await store.getFile(upload.key, localPath);
+    const manifest = await splitJob(
+      { jobId, source, name: basename(upload.key, extname(upload.key)), localPath, options },
+      { ...deps, logger: portLogger(log), workDir },
+    );
+    if (manifest) {
+      metrics.addMetric('AudioSeconds', 'Seconds', manifest.probe.durationSeconds);
+      metrics.addMetric('Chunks', 'Count', manifest.pending.length);
+      metrics.addMetric('SplitMilliseconds', 'Milliseconds', Date.now() - started);
+    }
+  } finally {
+    // Ephemeral storage outlives the invocation: leave nothing for the next one.
+    await rm(workDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,94 @@
+import { Duration, Size } from 'aws-cdk-lib';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { Architecture } from 'aws-cdk-lib/aws-lambda';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { FfmpegLayer } from './ffmpeg-layer.js';
+import { createHandler } from './handler.js';
+import type { WorkQueue } from './queues.js';
+
+/** The splitter's timeout: Lambda's maximum. The split queue's visibility timeout is 6× this. */
+export const SPLITTER_TIMEOUT = Duration.minutes(15);
+
+export interface SplitterProps {
+  readonly bucket: IBucket;
+  /** Queue of S3 ObjectCreated notifications (from `Ingest`). */
+  readonly splitQueue: WorkQueue;
+  /** Queue of chunk tasks the splitter fills (from `TranscriberStage`). */
+  readonly workQueue: IQueue;
+  /** Where a job with nothing to transcribe (all silence) goes straight to (from `Aggregator`). */
+  readonly aggregateQueue: IQueue;
+  readonly eventBus: IEventBus;
+  /** Provider id; decides the chunk plan through its capabilities. */
+  readonly provider: string;
+  readonly model: string;
+  /** Preferred chunk length in seconds. @default 600 */
+  readonly chunkSeconds?: number;
+  /**
+   * Memory in MB. ffmpeg decode + silence detection measured 2.7 s per audio hour on one local core, FLAC
+   * encoding 0.8 s per hour: a 10-hour file needs about 35 s of CPU, plus moving 5 GB from S3 (≈ 30–60 s at
+   * Lambda's network share at this size). 3008 MB buys ~2 vCPUs and network: ≈ 3 min of the 15-min limit.
+   * @default 3008
+   */
+  readonly memorySize?: number;
+  /**
+   * /tmp size: the source (≤ 5 GB) + the 16 kHz mono working copy (115 MB per hour, 1.2 GB for 10 h)
+   * + chunks in flight. @default Size.mebibytes(10240)
+   */
+  readonly ephemeralStorageSize?: Size;
+  /**
+   * CPU architecture of the function and its ffmpeg layer. arm64 is ~20% cheaper per GB-second and needs
+   * the `@ffmpeg-installer/linux-arm64` + `@ffprobe-installer/linux-arm64` packages installed.
+   * @default Architecture.X86_64
+   */
+  readonly architecture?: Architecture;
+}
+
+/**
+ * The split stage on Lambda: consumes S3 upload notifications, downloads the upload to ephemeral storage,
+ * runs ffprobe/ffmpeg from a layer, writes chunk audio + manifest, enqueues one message per chunk.
+ */
+export class Splitter extends Construct {
+  readonly fn: NodejsFunction;
+  readonly layer: FfmpegLayer;
+
+  constructor(scope: Construct, id: string, props: SplitterProps) {
+    super(scope, id);
+    const architecture = props.architecture ?? Architecture.X86_64;
+    this.layer = new FfmpegLayer(this, 'Ffmpeg', { architecture });
+    this.fn = createHandler(this, 'Function', {
+      entryName: 'splitter',
+      service: 'voxpipe-splitter',
+      description: 'voxpipe split stage: probe, detect pauses, cut chunks, enqueue',
+      memorySize: props.memorySize ?? 3008,
+      ephemeralStorageSize: props.ephemeralStorageSize ?? Size.mebibytes(10240),
+      timeout: SPLITTER_TIMEOUT,
+      architecture,
+      layers: [this.layer.layer],
+      // The layer provides the binaries; the installer packages only locate them on a dev machine.
+      externalModules: ['@ffmpeg-installer/ffmpeg', '@ffprobe-installer/ffprobe'],
+      environment: {
+        VOXPIPE_BUCKET: props.bucket.bucketName,
+        VOXPIPE_WORK_QUEUE_URL: props.workQueue.queueUrl,
+        VOXPIPE_AGGREGATE_QUEUE_URL: props.aggregateQueue.queueUrl,
+        VOXPIPE_EVENT_BUS_NAME: props.eventBus.eventBusName,
+        VOXPIPE_PROVIDER: props.provider,
+        VOXPIPE_MODEL: props.model,
+        VOXPIPE_CHUNK_SECONDS: String(props.chunkSeconds ?? 600),
+        VOXPIPE_SPLIT_TIMEOUT_SECONDS: String(SPLITTER_TIMEOUT.toSeconds()),
+        VOXPIPE_FFMPEG: FfmpegLayer.ffmpegPath,
+        VOXPIPE_FFPROBE: FfmpegLayer.ffprobePath,
+      },
+    });
+    props.bucket.grantReadWrite(this.fn);
+    props.workQueue.grantSendMessages(this.fn);
+    props.aggregateQueue.grantSendMessages(this.fn);
+    props.eventBus.grantPutEventsTo(this.fn);
+    this.fn.addEventSource(
+      new SqsEventSource(props.splitQueue.queue, { batchSize: 1, reportBatchItemFailures: true, maxConcurrency: 10 }),
+    );
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * A conformance double for S3 conditional writes, in front of s3rver (which ignores `If-None-Match`).
+ * PutObject and CompleteMultipartUpload carrying `If-None-Match: *` are checked and applied under a
+ * per-key lock: 412 PreconditionFailed (S3's XML error) when the key exists, else forwarded. Everything
+ * else is piped through untouched. With it the S3 adapter's conditional path runs over real HTTP:
+ * the SDK parses a real 412, the adapter turns it into `AlreadyExistsError`.
+ */
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ConditionalS3Proxy {
+  readonly endpoint: string;
+  /** Conditional writes refused with 412 so far. */
+  readonly refused: number;
+  close(): Promise<void>;
+}
+
+/** Proxy `upstream` (an s3rver endpoint) on a free port. */
+export async function startConditionalS3Proxy(upstream: string): Promise<ConditionalS3Proxy> {
+  const target = new URL(upstream);
+  const locks = new Map<string, Promise<void>>();
+  let refused = 0;
+
+  const forward = (req: IncomingMessage, res: ServerResponse, body?: Buffer): Promise<void> =>
+    new Promise((resolve) => {
+      const up = request(
+        { hostname: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+        (upRes) => {
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          upRes.pipe(res);
+          upRes.on('end', resolve);
+        },
+      );
+      up.on('error', (err) => {
+        res.writeHead(502).end(String(err));
+        resolve();
+      });
+      if (body) up.end(body);
+      else req.pipe(up);
+    });
+
+  const exists = (path: string): Promise<boolean> =>
+    new Promise((resolve, reject) => {
+      const head = request({ hostname: target.hostname, port: target.port, path, method: 'HEAD' }, (r) => {
+        r.resume();
+        resolve(r.statusCode === 200);
+      });
+      head.on('error', reject);
+      head.end();
+    });
+
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const conditional =
+      req.headers['if-none-match'] === '*' &&
+      ((req.method === 'PUT' && !url.searchParams.has('partNumber')) || (req.method === 'POST' && url.searchParams.has('uploadId')));
+    if (!conditional) {
+      void forward(req, res);
+      return;
+    }
+    // Read the body first, so the lock is held only for check + write.
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const key = url.pathname;
+      const previous = locks.get(key) ?? Promise.resolve();
+      const checkAndWrite = async () => {
+        if (await exists(key)) {
+          refused += 1;
+          res.writeHead(412, { 'content-type': 'application/xml' }).end(
+            '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition></Error>',
+          );
+          return;
+        }
+        await forward(req, res, Buffer.concat(chunks));
+      };
+      const current = previous.then(async () => {
+        try {
+          await checkAndWrite();
+        } catch (err) {
+          if (!res.headersSent) res.writeHead(500).end(String(err));
+        }
+      });
+      locks.set(key, current);
+    });
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    get refused() {
+      return refused;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
