@@ -12,8 +12,9 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createLocalPipeline } from '../cli/local-pipeline.js';
 import { loadConfig } from '../shared/config.js';
-import { recognizeByDuration } from '../test/doubles/fake-recognizer.js';
-import { startProviderDouble } from '../test/doubles/provider-server.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { scratchDir, toneSpeechFixture } from '../test/fixtures/audio.js';
 
 const { values } = parseArgs({
@@ -28,7 +29,13 @@ const concurrency = Number(values.concurrency);
 const latency = (audioSeconds: number) => 300 + 20 * audioSeconds;
 
 const fixture = await toneSpeechFixture({ seed: 60, durationSeconds: minutes * 60, format: 'mp3' });
-const double = await startProviderDouble({ vendor: 'openai-compatible', recognize: recognizeByDuration, latencyMs: latency, apiKey: 'k' });
+// The double runs in its own process, as a remote provider would: its CPU does not slow the pipeline.
+const child = spawn(process.execPath, ['--import', 'tsx', new URL('./provider-double-process.ts', import.meta.url).pathname, 'openai-compatible', '300', '20'], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const lines = createInterface({ input: child.stdout });
+const [url] = (await once(lines, 'line')) as [string];
+const double = { url };
 const workDir = await scratchDir('e2e-bench');
 const config = loadConfig({
   VOXPIPE_PROVIDER: 'openai-compatible',
@@ -59,13 +66,14 @@ const pipeline = createLocalPipeline({ config, logger });
 started = performance.now();
 const { transcript } = await pipeline.transcribe(fixture.path, 'bench', { words: false, diarize: false, force: true });
 const wallMs = performance.now() - started;
-await double.close();
+child.kill('SIGTERM');
+const [stats] = (await once(lines, 'line')) as [string];
 
 const sumLatency = transcript.chunks.reduce((s, c) => s + latency(c.end - c.start), 0);
 const ideal = sumLatency / concurrency;
 console.log(`machine: ${cpus().length}× ${cpus()[0]?.model ?? '?'}, node ${process.version}`);
 console.log(`input: ${minutes} min mp3, ${transcript.chunks.length} chunks (target ${values['chunk-seconds']} s), concurrency ${concurrency}`);
-console.log(`status: ${transcript.status}, provider calls: ${double.calls}, max in flight: ${double.maxConcurrent}`);
+console.log(`status: ${transcript.status}, double: ${stats}`);
 console.log(`wall: ${(wallMs / 1000).toFixed(2)} s, ideal (Σ latency ÷ concurrency): ${(ideal / 1000).toFixed(2)} s`);
 console.log(`ratio: ${(wallMs / ideal).toFixed(3)}× (target ≤ 1.10×)`);
 console.log(`timeline:\n  ${timeline.join('\n  ')}`);

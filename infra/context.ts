@@ -6,7 +6,7 @@ const Context = z.object({
   provider: z.enum(['mistral', 'openrouter', 'openai-compatible', 'deepinfra']).default('mistral'),
   model: z.string().min(1).default('voxtral-mini-latest'),
   concurrency: z.coerce.number().int().min(1).max(1000).default(8),
-  chunkSeconds: z.coerce.number().int().min(5).max(3600).default(600),
+  chunkSeconds: z.coerce.number().int().min(10).max(3600).default(120),
   retentionDays: z.coerce.number().int().min(1).max(3650).default(7),
   apiKeySecretArn: z.string().startsWith('arn:').optional(),
   apiKeySecretName: z.string().min(1).optional(),

@@ -25,7 +25,7 @@ export interface SplitterProps {
   /** Provider id; decides the chunk plan through its capabilities. */
   readonly provider: string;
   readonly model: string;
-  /** Preferred chunk length in seconds. @default 600 */
+  /** Preferred chunk length in seconds. @default 120 */
   readonly chunkSeconds?: number;
   /**
    * Memory in MB. ffmpeg decode + silence detection measured 2.7 s per audio hour on one local core, FLAC
@@ -77,7 +77,7 @@ export class Splitter extends Construct {
         VOXPIPE_EVENT_BUS_NAME: props.eventBus.eventBusName,
         VOXPIPE_PROVIDER: props.provider,
         VOXPIPE_MODEL: props.model,
-        VOXPIPE_CHUNK_SECONDS: String(props.chunkSeconds ?? 600),
+        VOXPIPE_CHUNK_SECONDS: String(props.chunkSeconds ?? 120),
         VOXPIPE_SPLIT_TIMEOUT_SECONDS: String(SPLITTER_TIMEOUT.toSeconds()),
         VOXPIPE_FFMPEG: FfmpegLayer.ffmpegPath,
         VOXPIPE_FFPROBE: FfmpegLayer.ffprobePath,

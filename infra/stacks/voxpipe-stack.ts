@@ -19,7 +19,7 @@ export interface VoxpipeStackProps extends StackProps {
   readonly model?: string;
   /** Max concurrent model calls (SQS event source `maxConcurrency`, at least 2). @default 8 */
   readonly concurrency?: number;
-  /** Preferred chunk length in seconds. @default 600 */
+  /** Preferred chunk length in seconds. @default 120 */
   readonly chunkSeconds?: number;
   /** Days intermediate job state (`jobs/`) is kept. @default 7 */
   readonly retentionDays?: number;
