@@ -48,6 +48,28 @@ describe('local pipeline, provider with timestamps (OpenAI-compatible verbose_js
   });
 });
 
+describe('local pipeline on a 1-hour file', () => {
+  it('keeps every one of thousands of words exactly once, within 100 ms, through ~30 chunks', async () => {
+    const run = await startLocalRun({ vendor: 'openai-compatible', chunkSeconds: 120, concurrency: 8 });
+    try {
+      const { path, words: truth } = await toneSpeechFixture({
+        seed: 60,
+        durationSeconds: 3600,
+        runOn: [{ start: 1000, seconds: 200 }],
+        format: 'mp3',
+      });
+      const t = await run.transcribe(path);
+      expect(t.status).toBe('completed');
+      expect(t.chunks.length).toBeGreaterThanOrEqual(25);
+      expect(truth.length).toBeGreaterThan(5000);
+      expect(transcriptWords(t)).toEqual(names(truth));
+      expect(maxWordTimeError(t.words ?? [], truth)).toBeLessThan(0.1);
+    } finally {
+      await run.close();
+    }
+  }, 300_000);
+});
+
 describe('local pipeline, provider without timestamps (vLLM serving Voxtral)', () => {
   let run: LocalRun;
   beforeAll(async () => {
