@@ -20,7 +20,7 @@ import type { BlobStore } from '../../shared/ports.js';
 import { type FaultPlan, type ProviderDouble, startProviderDouble } from '../doubles/provider-server.js';
 import { recognizeTones } from '../fixtures/tone-speech.js';
 import { uploadJobId } from '../../functions/lib/s3-event.js';
-import { type AwsJsonDouble, type RecordedEvent, startAwsJsonDouble } from './aws-json-double.js';
+import { type RecordedEvent, startAwsJsonDouble } from './aws-json-double.js';
 import { startConditionalS3Proxy } from './conditional-s3-proxy.js';
 import { FAKE_AWS, startS3Emulator, startSqsEmulator } from './emulators.js';
 import { type EventSourceMapping, startEventSourceMapping } from './event-source-mapping.js';
