@@ -1,17 +1,27 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import pLimit from 'p-limit';
 import { createFfmpegAudioTools } from '../shared/adapters/ffmpeg-audio.js';
+import { resolveFfmpegBinaries } from '../shared/adapters/ffmpeg-binaries.js';
 import { createFsStore } from '../shared/adapters/fs-store.js';
 import { createMemoryQueue } from '../shared/adapters/memory-queue.js';
+import { createWebhookDelivery, type DeliveryOutcome, storeDeadLetters, type WebhookDeliveryOptions } from '../shared/adapters/webhook-delivery.js';
+import { createWebhookNotifier, snippetOf, type WebhookNotifier } from '../shared/adapters/webhook-notifier.js';
 import type { VoxpipeConfig } from '../shared/config.js';
 import { errorMessage } from '../shared/core/errors.js';
 import { jobKeys, type ResultExt } from '../shared/core/keys.js';
 import type { ChunkTask, JobOptions, Transcript } from '../shared/core/types.js';
-import type { AudioTools, BlobStore, JobEvent, Logger, Transcriber } from '../shared/ports.js';
+import { truncateSchedule } from '../shared/core/webhook-policy.js';
+import type { AudioTools, BlobStore, JobEvent, Logger, Notifier, Transcriber } from '../shared/ports.js';
 import { createCallPolicy, systemClock } from '../shared/providers/call-policy.js';
 import { createTranscriber } from '../shared/providers/index.js';
+import type { ChatModel } from '../shared/ports.js';
+import { createChatModel } from '../shared/providers/chat-models.js';
+import { type EnrichOptions, enrichJob, enrichmentFiles, wantsEnrichment } from '../shared/stages/enrich.js';
 import { aggregateJob } from '../shared/stages/aggregate.js';
 import { recordDeadChunk } from '../shared/stages/dead-letter.js';
 import { splitJob } from '../shared/stages/split.js';
@@ -25,6 +35,11 @@ export interface LocalRunOptions {
   readonly diarize: boolean;
   /** Start a new job even when the same file and options ran before. */
   readonly force: boolean;
+  /**
+   * Translations, summary, extraction, question: run after the transcript is complete. Not part of the job id,
+   * so asking for them later reuses the finished transcript instead of transcribing again.
+   */
+  readonly enrich?: EnrichOptions;
 }
 
 export interface LocalPipelineDeps {
@@ -34,7 +49,19 @@ export interface LocalPipelineDeps {
   /** Injected in tests; built from the config otherwise. */
   readonly transcriber?: Transcriber;
   readonly audio?: AudioTools;
+  /** Injected in tests; built from `config.chat` otherwise (`null`: no chat model). */
+  readonly chat?: ChatModel | null;
+  /** Webhook delivery overrides (tests): clock, retry schedule, attempt timeout. */
+  readonly webhook?: Partial<Pick<WebhookDeliveryOptions, 'clock' | 'schedule' | 'attemptTimeoutMs'>>;
 }
+
+/**
+ * Local webhook retries: the first waits of the cloud schedule that fit in 3 minutes (5 s, 30 s, 2 min:
+ * 4 attempts), each attempt bounded by a 10 s timeout — so a run with an unreachable receiver ends
+ * within about 3½ minutes and leaves a dead-letter record under `<work-dir>/store/webhooks/dead-letter/`.
+ */
+export const LOCAL_WEBHOOK_SCHEDULE_MS = truncateSchedule(3 * 60_000);
+const LOCAL_WEBHOOK_TIMEOUT_MS = 10_000;
 
 /** One local job's outcome. */
 export interface LocalJobResult {
@@ -42,6 +69,8 @@ export interface LocalJobResult {
   readonly jobId: string;
   readonly transcript: Transcript;
   readonly store: BlobStore;
+  /** How the job's webhooks ended, when a webhook is configured. */
+  readonly webhooks?: readonly DeliveryOutcome[];
 }
 
 /**
@@ -61,6 +90,7 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
       model: config.model,
       timestamps: config.timestamps === 'auto' ? undefined : config.timestamps === 'provider',
     });
+  const chat = deps.chat === undefined ? (config.chat ? createChatModel(config.chat) : undefined) : (deps.chat ?? undefined);
   const policy = createCallPolicy({
     concurrency: config.concurrency,
     maxAttempts: config.maxAttempts,
@@ -68,8 +98,11 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
     onRetry: (info) => logger.warn('provider call retried', { ...info }),
   });
   const waiters = new Map<string, (event: JobEvent) => void>();
-  const notifier = {
+  const webhooks = createLocalWebhooks(deps, store);
+  const notifier: Notifier = {
     async notify(event: JobEvent) {
+      // The webhook delivery starts first and runs on its own; the job waits for it once it has ended.
+      await webhooks?.notify(event);
       deps.onEvent?.(event);
       if (event.type !== 'job.progress') waiters.get(event.jobId)?.(event);
     },
@@ -91,7 +124,7 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
   // Splitting is CPU-bound ffmpeg work: one per core, while earlier files' chunks are transcribed.
   const splitLimit = pLimit(Math.max(1, availableParallelism()));
 
-  async function runJob(file: string, name: string, jobId: string, options: JobOptions): Promise<LocalJobResult> {
+  async function runJob(file: string, name: string, jobId: string, options: JobOptions, enrich: EnrichOptions = {}): Promise<LocalJobResult> {
     const done = new Promise<JobEvent>((resolve) => waiters.set(jobId, resolve));
     deps.onEvent?.({ type: 'job.splitting', jobId, file });
     const workDir = join(config.workDir, 'tmp', jobId);
@@ -104,6 +137,7 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
           audio,
           queue,
           capabilities: transcriber.capabilities,
+          parallelism: config.concurrency,
           workDir,
           logger,
           notifier,
@@ -115,12 +149,26 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
     }
     await done;
     waiters.delete(jobId);
+    if (wantsEnrichment(enrich)) {
+      // Same policy as transcription: chat calls share the concurrency cap and retry rules.
+      await enrichJob(jobId, enrich, {
+        store,
+        chat,
+        noChatReason: `no chat provider: ${config.provider === 'offline' ? 'the offline provider has no chat model; ' : ''}set VOXPIPE_CHAT_PROVIDER (openai-compatible, mistral, openrouter, deepinfra) and its key`,
+        policy,
+        logger,
+        loadAudio: () => encodeForChat(file, join(config.workDir, 'tmp', `${jobId}-ask.mp3`)),
+      });
+    }
     const transcript = await readJson<Transcript>(store, jobKeys(jobId).result('json'));
-    return { file, jobId, transcript, store };
+    // Bounded: LOCAL_WEBHOOK_SCHEDULE_MS and the attempt timeout cap how long this waits.
+    const delivered = await webhooks?.settle(jobId);
+    return { file, jobId, transcript, store, webhooks: delivered };
   }
 
   return {
     transcriber,
+    chat,
     store,
     /** Transcribe one file; resolves when its job completed or failed (never rejects for bad input). */
     async transcribe(file: string, name: string, run: LocalRunOptions): Promise<LocalJobResult> {
@@ -137,7 +185,7 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
       const jobId = run.force ? `${base.slice(0, 12)}-${Date.now().toString(36)}` : base;
       const existing = running.get(jobId);
       if (existing) return existing;
-      const job = runJob(file, name, jobId, options);
+      const job = runJob(file, name, jobId, options, run.enrich);
       running.set(jobId, job);
       return job;
     },
@@ -152,9 +200,57 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
         await store.getFile(keys.result(ext), path);
         written.push(path);
       }
+      for (const [key, suffix] of enrichmentFiles(result.transcript, formats)) {
+        const path = join(outDir, `${name}.${suffix}`);
+        await store.getFile(key, path);
+        written.push(path);
+      }
       return written;
     },
     /** Wait until no chunk is queued or running. */
     drain: () => queue.drain(),
   };
+}
+
+/** The webhook notifier of a local run, when a webhook is configured: local URL policy, bounded retries. */
+function createLocalWebhooks(deps: LocalPipelineDeps, store: BlobStore): WebhookNotifier | undefined {
+  const { config, logger } = deps;
+  if (!config.webhookUrl || !config.webhookSecret) return undefined;
+  const delivery = createWebhookDelivery({
+    url: config.webhookUrl,
+    secret: config.webhookSecret,
+    // The CLI runs on the user's machine for the user: http and local receivers are fine.
+    urlPolicy: { mode: 'local' },
+    clock: deps.webhook?.clock ?? systemClock,
+    schedule: deps.webhook?.schedule ?? LOCAL_WEBHOOK_SCHEDULE_MS,
+    attemptTimeoutMs: deps.webhook?.attemptTimeoutMs ?? LOCAL_WEBHOOK_TIMEOUT_MS,
+    deadLetter: storeDeadLetters(store),
+    logger,
+  });
+  const storeRoot = join(config.workDir, 'store');
+  return createWebhookNotifier({
+    delivery,
+    async details(event) {
+      const t = await readJson<Transcript>(store, jobKeys(event.jobId).result('json'));
+      const keys = event.type === 'job.progress' ? [] : event.resultKeys;
+      const links = Object.fromEntries(
+        keys.map((key) => [key.slice(key.lastIndexOf('.') + 1), pathToFileURL(join(storeRoot, ...key.split('/'))).href]),
+      );
+      return { durationSeconds: t.durationSeconds, snippet: snippetOf(t.text), links };
+    },
+  });
+}
+
+const execFileAsync = promisify(execFile);
+
+/** The source as 16 kHz mono mp3 for a question over the audio (every chat dialect takes mp3). */
+async function encodeForChat(file: string, out: string): Promise<{ data: Uint8Array; format: 'mp3' }> {
+  const { ffmpeg } = await resolveFfmpegBinaries();
+  await mkdir(join(out, '..'), { recursive: true });
+  try {
+    await execFileAsync(ffmpeg, ['-v', 'error', '-y', '-i', file, '-vn', '-ac', '1', '-ar', '16000', '-b:a', '48k', '-f', 'mp3', out]);
+    return { data: new Uint8Array(await readFile(out)), format: 'mp3' };
+  } finally {
+    await rm(out, { force: true });
+  }
 }

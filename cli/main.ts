@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { type ConfigOverrides, loadConfig, PROVIDERS } from '../shared/config.js';
@@ -7,6 +7,7 @@ import type { ResultExt } from '../shared/core/keys.js';
 import { createPinoLogger } from '../shared/adapters/pino-logger.js';
 import { createLocalPipeline, type LocalJobResult } from './local-pipeline.js';
 import { createProgress } from './progress.js';
+import type { EnrichOptions } from '../shared/stages/enrich.js';
 
 const FORMATS: readonly ResultExt[] = ['json', 'txt', 'srt', 'vtt'];
 
@@ -30,6 +31,16 @@ Configuration (environment variables; the flags above override them):
   VOXPIPE_TIMEOUT_SECONDS  per-attempt timeout; a hung call is abandoned and retried (default 300)
   VOXPIPE_WORK_DIR         job store and scratch space (default ~/.voxpipe)
   VOXPIPE_FFMPEG, VOXPIPE_FFPROBE   ffmpeg/ffprobe binaries (default: from PATH)
+  VOXPIPE_CHAT_PROVIDER    chat model for --translate/--summary/--extract/--ask: openai-compatible | mistral |
+                           openrouter | deepinfra (default: the transcription provider's; offline has none)
+  VOXPIPE_CHAT_MODEL       chat model id (default: the vendor's Voxtral chat model)
+  VOXPIPE_CHAT_BASE_URL    chat API root (default: the transcription base URL when the vendor is the same)
+  VOXPIPE_CHAT_API_KEY     chat key when the chat vendor differs (else its vendor key variable)
+  VOXPIPE_CHAT_CONTEXT_TOKENS  the chat model's context window (default 32768); requests are planned to fit
+  VOXPIPE_WEBHOOK_URL      POST job.completed / job.failed there, signed per Standard Webhooks
+  VOXPIPE_WEBHOOK_SECRET   whsec_… signing secret (verify with the standardwebhooks library)
+                           Locally a failing receiver is retried after 5 s, 30 s and 2 min (10 s timeout per
+                           attempt), then the event is written to <work-dir>/store/webhooks/dead-letter/.
 
 Outputs: <out>/<name>.json, .txt, .srt, .vtt per input (name = file name without extension).
 Re-running the same file with the same options resumes its job: finished chunks are not sent again.
@@ -60,6 +71,13 @@ export function buildProgram(): Command {
     .option('--diarize', 'ask the provider for speaker labels (Mistral)', false)
     .option('--force', 'start a new job even if this file was transcribed before with the same options', false)
     .option('--work-dir <dir>', 'job store and scratch space (VOXPIPE_WORK_DIR)')
+    .option('--translate <langs>', 'also translate the transcript, segment by segment: ISO 639-1 codes, comma separated (e.g. fr,de)', parseLanguages)
+    .option('--summary', 'also write a summary (<name>.summary.md)', false)
+    .option('--summary-prompt <text>', 'instruction for the summary (implies --summary)')
+    .option('--extract <schema.json>', 'also extract JSON matching this JSON Schema (<name>.extract.json)')
+    .option('--ask <question>', 'also answer a question about the audio (in <name>.json, "answer")')
+    .option('--webhook <url>', 'POST signed job events to this URL (VOXPIPE_WEBHOOK_URL)')
+    .option('--webhook-secret <whsec>', 'Standard Webhooks signing secret, whsec_… (VOXPIPE_WEBHOOK_SECRET)')
     .option('--no-progress', 'no progress bars')
     .option('--verbose', 'debug logging to <work-dir>/voxpipe.log', false)
     .addHelpText('after', ENV_HELP)
@@ -82,6 +100,13 @@ interface TranscribeFlags {
   diarize: boolean;
   force: boolean;
   workDir?: string;
+  translate?: string[];
+  summary: boolean;
+  summaryPrompt?: string;
+  extract?: string;
+  ask?: string;
+  webhook?: string;
+  webhookSecret?: string;
   progress: boolean;
   verbose: boolean;
 }
@@ -96,8 +121,11 @@ async function transcribeCommand(files: string[], flags: TranscribeFlags): Promi
     VOXPIPE_CHUNK_SECONDS: flags.chunkSeconds,
     VOXPIPE_TIMESTAMPS: flags.timestamps,
     VOXPIPE_WORK_DIR: flags.workDir,
+    VOXPIPE_WEBHOOK_URL: flags.webhook,
+    VOXPIPE_WEBHOOK_SECRET: flags.webhookSecret,
   };
   const config = loadConfig(process.env, overrides);
+  const enrich = await enrichOptions(flags);
   const logger = createPinoLogger({ destination: join(config.workDir, 'voxpipe.log'), level: flags.verbose ? 'debug' : 'info' });
   const progress = createProgress(flags.progress && process.stderr.isTTY === true);
   const pipeline = createLocalPipeline({ config, logger, onEvent: progress.onEvent });
@@ -110,7 +138,7 @@ async function transcribeCommand(files: string[], flags: TranscribeFlags): Promi
       const missing = await checkReadable(file);
       if (missing) return { file, name, error: missing };
       try {
-        const result = await pipeline.transcribe(file, name, { words: flags.words, diarize: flags.diarize, force: flags.force });
+        const result = await pipeline.transcribe(file, name, { words: flags.words, diarize: flags.diarize, force: flags.force, enrich });
         const written = await pipeline.writeResults(result, flags.out, name, flags.format);
         return { file, name, result, written };
       } catch (err) {
@@ -146,6 +174,13 @@ function printSummary(outcomes: Outcome[], wallMs: number, provider: string, mod
       if (t && o.written?.length) process.stdout.write(`  details: ${o.written[0]}\n`);
     }
     for (const w of t?.warnings ?? []) process.stdout.write(`  warning: ${w}\n`);
+    for (const line of enrichmentFailures(t)) process.stdout.write(`  ${line}\n`);
+    for (const d of o.result?.webhooks ?? []) {
+      const n = d.attempts.length;
+      const last = d.attempts[n - 1];
+      const what = d.result === 'delivered' ? 'delivered' : d.result === 'stopped' ? 'receiver answered 410 Gone, not retried' : `not delivered (${d.result})`;
+      process.stdout.write(`  webhook ${d.type}: ${what} after ${n} attempt${n === 1 ? '' : 's'}${d.result === 'delivered' || !last ? '' : `, last: ${last.status ?? last.error}`}\n`);
+    }
     audio += t?.durationSeconds ?? 0;
     if (t?.usage.costUsd !== undefined) {
       cost += t.usage.costUsd;
@@ -209,4 +244,40 @@ export async function main(argv: string[]): Promise<void> {
     }
     throw err;
   }
+}
+
+/** The enrichments asked for on the command line. A bad `--extract` file is a usage error (exit 2). */
+async function enrichOptions(flags: TranscribeFlags): Promise<EnrichOptions> {
+  let extract: unknown;
+  if (flags.extract !== undefined) {
+    try {
+      extract = JSON.parse(await readFile(flags.extract, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`--extract ${flags.extract}: cannot read a JSON Schema from it (${errorMessage(err)})`);
+    }
+  }
+  return {
+    ...(flags.translate?.length ? { translate: flags.translate } : {}),
+    ...(flags.summary || flags.summaryPrompt ? { summary: flags.summaryPrompt ? { prompt: flags.summaryPrompt } : true } : {}),
+    ...(extract !== undefined ? { extract } : {}),
+    ...(flags.ask ? { ask: flags.ask } : {}),
+  };
+}
+
+/** One line per failed enrichment, for the summary. */
+function enrichmentFailures(t: LocalJobResult['transcript'] | undefined): string[] {
+  if (!t) return [];
+  const out: string[] = [];
+  for (const [lang, r] of Object.entries(t.translations ?? {})) if (r.status === 'failed') out.push(`translation ${lang} failed: ${r.reason}`);
+  if (t.summary?.status === 'failed') out.push(`summary failed: ${t.summary.reason}`);
+  if (t.extraction?.status === 'failed') out.push(`extraction failed: ${t.extraction.reason}`);
+  if (t.answer?.status === 'failed') out.push(`question failed: ${t.answer.reason}`);
+  return out;
+}
+
+function parseLanguages(value: string): string[] {
+  const list = value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const bad = list.filter((l) => !/^[a-z]{2}$/.test(l));
+  if (bad.length || list.length === 0) throw new InvalidArgumentError(`not ISO 639-1 codes: ${bad.join(',') || '(none)'}; e.g. fr,de`);
+  return [...new Set(list)];
 }

@@ -24,7 +24,7 @@ const env = parseEnv(DlqConsumerEnv);
 const { logger, metrics } = observability();
 const store = bucketStore(env);
 const notifier = eventBridgeNotifier(env);
-const model = env.VOXPIPE_MODEL ?? (env.VOXPIPE_PROVIDER === 'offline' ? 'pocketsphinx' : DEFAULT_MODELS[env.VOXPIPE_PROVIDER]);
+const model = env.VOXPIPE_MODEL ?? (env.VOXPIPE_PROVIDER === 'offline' ? 'pocketsphinx-en-us' : DEFAULT_MODELS[env.VOXPIPE_PROVIDER]);
 const sqs = sqsClient();
 const deadChunkDeps = { store, onJobReady: aggregateHandoff(sqs, env.VOXPIPE_AGGREGATE_QUEUE_URL), provider: env.VOXPIPE_PROVIDER, model };
 const failDeps = { store, notifier, logger: portLogger(logger) };

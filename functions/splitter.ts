@@ -23,7 +23,7 @@ const env = parseEnv(SplitterEnv);
 const { logger, metrics } = observability();
 const sqs = sqsClient();
 const store = bucketStore(env);
-const model = env.VOXPIPE_MODEL ?? (env.VOXPIPE_PROVIDER === 'offline' ? 'pocketsphinx' : DEFAULT_MODELS[env.VOXPIPE_PROVIDER]);
+const model = env.VOXPIPE_MODEL ?? (env.VOXPIPE_PROVIDER === 'offline' ? 'pocketsphinx-en-us' : DEFAULT_MODELS[env.VOXPIPE_PROVIDER]);
 const options: JobOptions = {
   provider: env.VOXPIPE_PROVIDER,
   model,
@@ -39,6 +39,7 @@ const deps = {
   queue: createSqsQueue<ChunkTask>({ client: sqs, queueUrl: env.VOXPIPE_WORK_QUEUE_URL }),
   // Capabilities decide the chunk plan; building a transcriber does no I/O and needs no key.
   capabilities: createTranscriber({ provider: env.VOXPIPE_PROVIDER, model }).capabilities,
+  parallelism: env.VOXPIPE_CONCURRENCY,
   notifier: eventBridgeNotifier(env),
   onJobReady: aggregateHandoff(sqs, env.VOXPIPE_AGGREGATE_QUEUE_URL),
 };

@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './core/errors.js';
+import { CHAT_PROVIDERS, type ChatProviderName } from './providers/chat-models.js';
 
 /** Providers voxpipe can call. `offline` is pocketsphinx, English only, no account needed. */
 export const PROVIDERS = ['offline', 'openai-compatible', 'mistral', 'openrouter', 'deepinfra'] as const;
@@ -43,6 +44,21 @@ export const EnvSchema = z.object({
   VOXPIPE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
   VOXPIPE_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).default(300),
   VOXPIPE_WORK_DIR: optionalString,
+  /** Chat model for translations, summaries, extraction and questions. Default: the transcription provider's. */
+  VOXPIPE_CHAT_PROVIDER: optionalString.pipe(z.enum(CHAT_PROVIDERS).optional()),
+  VOXPIPE_CHAT_MODEL: optionalString,
+  VOXPIPE_CHAT_BASE_URL: optionalString.pipe(z.url().optional()),
+  /** Key of the chat provider when it differs from the transcription provider's. */
+  VOXPIPE_CHAT_API_KEY: optionalString,
+  /** The chat model's context window in tokens (requests are planned to fit it). */
+  VOXPIPE_CHAT_CONTEXT_TOKENS: z.coerce.number().int().min(1000).max(10_000_000).optional(),
+  VOXPIPE_WEBHOOK_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  VOXPIPE_WEBHOOK_SECRET: optionalString.pipe(
+    z
+      .string()
+      .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'a Standard Webhooks secret: whsec_ followed by base64')
+      .optional(),
+  ),
 });
 
 /** Validated settings every runtime builds its adapters from. */
@@ -59,6 +75,12 @@ export interface VoxpipeConfig {
   readonly maxAttempts: number;
   readonly timeoutMs: number;
   readonly workDir: string;
+  /** Chat endpoint for `--translate`, `--summary`, `--extract`, `--ask`; undefined when there is none. */
+  readonly chat?: ChatConfig;
+  /** Where job events are POSTed as signed Standard Webhooks; set together with `webhookSecret`. */
+  readonly webhookUrl?: string;
+  /** `whsec_…` signing secret of `webhookUrl`. */
+  readonly webhookSecret?: string;
 }
 
 /** Values given as CLI flags; they win over the environment. */
@@ -84,6 +106,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
       `invalid configuration:\n  VOXPIPE_API_KEY: provider ${e.VOXPIPE_PROVIDER} needs an API key; set VOXPIPE_API_KEY or ${vendorVar}`,
     );
   }
+  if ((e.VOXPIPE_WEBHOOK_URL === undefined) !== (e.VOXPIPE_WEBHOOK_SECRET === undefined)) {
+    throw new ConfigError(
+      'invalid configuration:\n  VOXPIPE_WEBHOOK_SECRET: a webhook needs both a URL and a whsec_ secret; set VOXPIPE_WEBHOOK_URL and VOXPIPE_WEBHOOK_SECRET (or --webhook and --webhook-secret)',
+    );
+  }
   return {
     provider: e.VOXPIPE_PROVIDER,
     baseUrl: e.VOXPIPE_BASE_URL,
@@ -96,6 +123,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     maxAttempts: e.VOXPIPE_MAX_ATTEMPTS,
     timeoutMs: e.VOXPIPE_TIMEOUT_SECONDS * 1000,
     workDir: e.VOXPIPE_WORK_DIR ?? join(homedir(), '.voxpipe'),
+    chat: chatConfig(e, apiKey, env),
+    webhookUrl: e.VOXPIPE_WEBHOOK_URL,
+    webhookSecret: e.VOXPIPE_WEBHOOK_SECRET,
   };
 }
 
@@ -106,4 +136,32 @@ function pickVoxpipe(env: NodeJS.ProcessEnv): Record<string, string> {
     if (value !== undefined) out[key] = value;
   }
   return out;
+}
+
+/** The chat endpoint the enrichments call; absent when none is configured (the offline provider has no chat). */
+export interface ChatConfig {
+  readonly provider: ChatProviderName;
+  readonly baseUrl?: string;
+  readonly apiKey?: string;
+  readonly model?: string;
+  readonly contextTokens?: number;
+}
+
+/**
+ * The chat endpoint: `VOXPIPE_CHAT_*`, else the transcription provider's own chat endpoint (same base URL
+ * and key; DeepInfra's chat lives under the same origin). `offline` has no chat.
+ */
+function chatConfig(e: z.output<typeof EnvSchema>, apiKey: string | undefined, env: NodeJS.ProcessEnv): ChatConfig | undefined {
+  const sameVendor = e.VOXPIPE_CHAT_PROVIDER === undefined || e.VOXPIPE_CHAT_PROVIDER === e.VOXPIPE_PROVIDER;
+  const provider = e.VOXPIPE_CHAT_PROVIDER ?? (e.VOXPIPE_PROVIDER === 'offline' ? undefined : e.VOXPIPE_PROVIDER);
+  if (!provider) return undefined;
+  const vendorVar = VENDOR_KEY_VARS[provider];
+  return {
+    provider,
+    baseUrl: e.VOXPIPE_CHAT_BASE_URL ?? (sameVendor ? e.VOXPIPE_BASE_URL : undefined),
+    apiKey: e.VOXPIPE_CHAT_API_KEY ?? (sameVendor ? apiKey : vendorVar ? env[vendorVar]?.trim() || undefined : undefined),
+    // vLLM serves one model for both: the transcription model is the chat model unless told otherwise.
+    model: e.VOXPIPE_CHAT_MODEL ?? (sameVendor && provider === 'openai-compatible' ? e.VOXPIPE_MODEL : undefined),
+    contextTokens: e.VOXPIPE_CHAT_CONTEXT_TOKENS,
+  };
 }

@@ -133,3 +133,63 @@ export interface Logger {
 export interface CallPolicy {
   run<T>(label: string, fn: (signal: AbortSignal) => Promise<T>): Promise<{ value: T; attempts: number }>;
 }
+
+/** What a chat model can do; decides batch sizes and whether audio is sent. */
+export interface ChatCapabilities {
+  /** Context window in tokens (prompt + reply). Requests are planned to stay inside it. */
+  readonly contextTokens: number;
+  /** Longest audio the model takes in a chat message, in seconds; 0 when it takes no audio. */
+  readonly maxAudioSeconds: number;
+  /** The endpoint honours `response_format: json_schema`. */
+  readonly structuredOutput: boolean;
+}
+
+/** One part of a user message. Audio is sent in the vendor's own `input_audio` shape. */
+export type ChatPart =
+  | { readonly type: 'text'; readonly text: string }
+  | { readonly type: 'audio'; readonly data: Uint8Array; readonly format: 'mp3' | 'wav'; readonly seconds: number };
+
+export interface ChatMessage {
+  readonly role: 'system' | 'user' | 'assistant';
+  readonly content: string | readonly ChatPart[];
+}
+
+export interface ChatRequest {
+  readonly messages: readonly ChatMessage[];
+  /** Ask for JSON matching `schema` (structured output). The reply is still only text: callers validate it. */
+  readonly json?: { readonly name: string; readonly schema: Record<string, unknown>; readonly strict?: boolean };
+  /** Upper bound of the reply, in tokens. */
+  readonly maxTokens?: number;
+  /** Used in error messages and logs, e.g. `job 3fa2… translate:fr batch 2`. */
+  readonly label: string;
+}
+
+export interface ChatReply {
+  readonly text: string;
+  readonly usage: { readonly inputTokens?: number; readonly outputTokens?: number; readonly costUsd?: number; readonly audioSeconds?: number };
+}
+
+/**
+ * One chat completion per call. Throws `TransientError` / `PermanentError` (a prompt over the model's
+ * context is a `ContextLengthError`, a `PermanentError`); never retries by itself.
+ */
+export interface ChatModel {
+  readonly provider: string;
+  readonly model: string;
+  readonly capabilities: ChatCapabilities;
+  complete(req: ChatRequest, signal: AbortSignal): Promise<ChatReply>;
+}
+
+/**
+ * The drop folder's own area: where dropped sources are moved when their job ends and where their results
+ * are published (S3: the bucket, `CopyObject`; locally: the watched directory and the `--out` directory).
+ * Keys follow `core/profile-paths.ts` and are plain strings, never URL-encoded.
+ */
+export interface DropArea {
+  /** Move a dropped file; overwrites `to`. Throws `NotFoundError` when `from` does not exist (already moved). */
+  move(from: string, to: string): Promise<void>;
+  /** Write a small object, e.g. the `.reason.json` beside a moved source. */
+  put(key: string, body: string): Promise<void>;
+  /** Copy a job's result (a job-store key such as `results/<jobId>/transcript.json`) to `to`. */
+  publish(from: string, to: string): Promise<void>;
+}

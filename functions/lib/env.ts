@@ -22,6 +22,8 @@ export const SplitterEnv = BaseEnv.extend({
   VOXPIPE_CHUNK_SECONDS: EnvSchema.shape.VOXPIPE_CHUNK_SECONDS,
   VOXPIPE_TIMESTAMPS: EnvSchema.shape.VOXPIPE_TIMESTAMPS,
   VOXPIPE_WORDS: z.stringbool().default(false),
+  /** The transcribers' maxConcurrency: chunk lengths are balanced to fill whole rounds of calls. */
+  VOXPIPE_CONCURRENCY: EnvSchema.shape.VOXPIPE_CONCURRENCY,
   VOXPIPE_SPLIT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(900),
   VOXPIPE_FFMPEG: z.string().optional(),
   VOXPIPE_FFPROBE: z.string().optional(),

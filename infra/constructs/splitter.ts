@@ -27,6 +27,8 @@ export interface SplitterProps {
   readonly model: string;
   /** Preferred chunk length in seconds. @default 120 */
   readonly chunkSeconds?: number;
+  /** Transcribers' max concurrency; chunk lengths are balanced to fill whole rounds of calls. @default 8 */
+  readonly concurrency?: number;
   /**
    * Memory in MB. ffmpeg decode + silence detection measured 2.7 s per audio hour on one local core, FLAC
    * encoding 0.8 s per hour: a 10-hour file needs about 35 s of CPU, plus moving 5 GB from S3 (≈ 30–60 s at
@@ -78,6 +80,7 @@ export class Splitter extends Construct {
         VOXPIPE_PROVIDER: props.provider,
         VOXPIPE_MODEL: props.model,
         VOXPIPE_CHUNK_SECONDS: String(props.chunkSeconds ?? 120),
+        VOXPIPE_CONCURRENCY: String(props.concurrency ?? 8),
         VOXPIPE_SPLIT_TIMEOUT_SECONDS: String(SPLITTER_TIMEOUT.toSeconds()),
         VOXPIPE_FFMPEG: FfmpegLayer.ffmpegPath,
         VOXPIPE_FFPROBE: FfmpegLayer.ffprobePath,

@@ -80,6 +80,7 @@ export class VoxpipeStack extends Stack {
       provider,
       model,
       chunkSeconds: props.chunkSeconds,
+      concurrency: this.transcriber.maxConcurrency,
     });
     this.failures = new FailureHandling(this, 'Failures', {
       bucket,

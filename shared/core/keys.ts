@@ -4,14 +4,26 @@
  * ```
  * jobs/<jobId>/manifest.json          written once by the splitter (cut plan, options, probe)
  * jobs/<jobId>/status.json            lifecycle, overwritten as the job moves on
- * jobs/<jobId>/audio/<index>.flac     chunk audio (expires by lifecycle rule on AWS)
- * jobs/<jobId>/chunks/<index>.json    one result per chunk; its presence means "chunk done"
+ * jobs/<jobId>/audio/<chunk>.flac     chunk audio (expires by lifecycle rule on AWS)
+ * jobs/<jobId>/chunks/<chunk>.json    one result per chunk; its presence means "chunk done"
  * jobs/<jobId>/aggregate.claim        conditional-write token: exactly one aggregation per job
  * results/<jobId>/transcript.<ext>    json, txt, srt, vtt
  * ```
+ * `<chunk>` is `<index>-<startMs>-<endMs>`: a result is only ever matched with the chunk it was made for,
+ * even when a job is re-split with another plan (another chunk length, a planner change).
  */
 
 const pad = (index: number) => String(index).padStart(5, '0');
+
+/** What identifies a chunk in storage: its index and its span, so a result never outlives its plan. */
+export interface ChunkRef {
+  readonly index: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** `00007-840000-962512`: index, then start and end in milliseconds. */
+const chunkName = (c: ChunkRef) => `${pad(c.index)}-${Math.round(c.start * 1000)}-${Math.round(c.end * 1000)}`;
 
 /** Keys of one job. */
 export function jobKeys(jobId: string) {
@@ -22,8 +34,8 @@ export function jobKeys(jobId: string) {
     status: `${root}status.json`,
     claim: `${root}aggregate.claim`,
     chunksPrefix: `${root}chunks/`,
-    chunkAudio: (index: number) => `${root}audio/${pad(index)}.flac`,
-    chunkResult: (index: number) => `${root}chunks/${pad(index)}.json`,
+    chunkAudio: (chunk: ChunkRef) => `${root}audio/${chunkName(chunk)}.flac`,
+    chunkResult: (chunk: ChunkRef) => `${root}chunks/${chunkName(chunk)}.json`,
     resultsPrefix: `results/${jobId}/`,
     result: (ext: ResultExt) => `results/${jobId}/transcript.${ext}`,
   };
@@ -32,8 +44,13 @@ export function jobKeys(jobId: string) {
 /** Result file extensions written by the aggregator. */
 export type ResultExt = 'json' | 'txt' | 'srt' | 'vtt';
 
-/** Chunk index from a `jobs/<id>/chunks/<index>.json` key, or undefined for other keys. */
-export function chunkIndexOf(key: string): number | undefined {
-  const m = /\/chunks\/(\d+)\.json$/.exec(key);
-  return m ? Number(m[1]) : undefined;
+/** The chunk a `jobs/<id>/chunks/<index>-<startMs>-<endMs>.json` key names, or undefined for other keys. */
+export function chunkRefOf(key: string): ChunkRef | undefined {
+  const m = /\/chunks\/(\d+)-(\d+)-(\d+)\.json$/.exec(key);
+  return m ? { index: Number(m[1]), start: Number(m[2]) / 1000, end: Number(m[3]) / 1000 } : undefined;
+}
+
+/** True when two refs name the same chunk (spans compared at storage resolution, 1 ms). */
+export function sameChunk(a: ChunkRef, b: ChunkRef): boolean {
+  return chunkName(a) === chunkName(b);
 }

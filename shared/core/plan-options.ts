@@ -36,3 +36,20 @@ export function planOptionsFor(limits: PlanLimits, chunkSeconds: number): PlanOp
   const targetSeconds = Math.min(chunkSeconds, limits.timestamps ? maxSeconds * 0.8 : 20);
   return { targetSeconds, maxSeconds, overlapSeconds: OVERLAP_SECONDS, minPauseSeconds: MIN_PAUSE_SECONDS };
 }
+
+/** Balanced chunks are never made shorter than this: below it, per-call overhead outweighs parallelism. */
+export const MIN_BALANCED_SECONDS = 30;
+
+/**
+ * The chunk length to plan with, so that the number of chunks fills whole rounds of `parallelism` calls.
+ * 30 chunks on 8 slots take 4 rounds, with the last one 3/4 empty; 32 slightly shorter chunks take the same
+ * 4 rounds of shorter calls. Short files are split into up to `parallelism` chunks (≥ 30 s each) so they
+ * use the slots too. Never longer than asked.
+ */
+export function balancedChunkSeconds(durationSeconds: number, chunkSeconds: number, parallelism: number | undefined): number {
+  if (!parallelism || parallelism <= 1 || !(durationSeconds > 0)) return chunkSeconds;
+  const chunks = Math.ceil(durationSeconds / chunkSeconds);
+  const rounds = Math.ceil(chunks / parallelism);
+  const balanced = durationSeconds / (rounds * parallelism);
+  return Math.min(chunkSeconds, Math.max(balanced, MIN_BALANCED_SECONDS));
+}

@@ -135,6 +135,14 @@ export interface JobOptions {
   readonly diarize: boolean;
   /** `provider`: trust provider timestamps; `cut-plan`: short chunks, timing from pauses; `auto`: per provider capability. */
   readonly timestamps: 'auto' | 'provider' | 'cut-plan';
+  /** Languages (ISO 639-1) to translate the transcript into, segment by segment. */
+  readonly translate?: readonly string[];
+  /** Summarise the transcript; an object carries a custom prompt. */
+  readonly summary?: boolean | { readonly prompt?: string };
+  /** A JSON Schema: extract data matching it from the transcript. */
+  readonly extract?: unknown;
+  /** A question about the audio. */
+  readonly ask?: string;
 }
 
 /** Written by the split stage to `jobs/<jobId>/manifest.json`. */
@@ -187,9 +195,59 @@ export interface Transcript {
     readonly model: string;
   }[];
   readonly model: string;
-  readonly usage: { readonly audioSeconds: number; readonly costUsd?: number };
+  readonly usage: TranscriptUsage;
   readonly timestamps: 'provider' | 'cut-plan';
   readonly warnings: readonly string[];
+  /** Per language, when translation was asked for (`--translate`). */
+  readonly translations?: Readonly<Record<string, EnrichmentResult<TranslationResult>>>;
+  /** When a summary was asked for (`--summary`). */
+  readonly summary?: EnrichmentResult<{ readonly text: string }>;
+  /** When extraction was asked for (`--extract`): `data` matches the user's schema. */
+  readonly extraction?: EnrichmentResult<{ readonly data: unknown }>;
+  /** When a question was asked (`--ask`): `mode` says whether the model heard the audio or read the transcript. */
+  readonly answer?: EnrichmentResult<{ readonly text: string }> & { readonly mode: 'audio' | 'transcript' };
+}
+
+/** Cost ledger of a job: transcription plus, when enrichments ran, every chat call. */
+export interface TranscriptUsage {
+  readonly audioSeconds: number;
+  /** Total known cost (transcription + chat), when any provider reported one. */
+  readonly costUsd?: number;
+  /** Transcription part of `costUsd`. */
+  readonly transcriptionCostUsd?: number;
+  /** Chat calls made by the enrichments. */
+  readonly chat?: ChatUsageLedger;
+}
+
+/** Token and cost totals of the chat calls of one job, with one line per call. */
+export interface ChatUsageLedger {
+  readonly provider: string;
+  readonly model: string;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  /** Sum of the costs the provider reported (OpenRouter does; others report tokens only). */
+  readonly costUsd?: number;
+  readonly calls: readonly ChatCallUsage[];
+}
+
+/** One chat call in the ledger. */
+export interface ChatCallUsage {
+  /** e.g. `translate:fr`, `summary`, `extract`, `ask`. */
+  readonly task: string;
+  readonly attempts: number;
+  readonly inputTokens?: number;
+  readonly outputTokens?: number;
+  readonly audioSeconds?: number;
+  readonly costUsd?: number;
+}
+
+/** Outcome of one enrichment: its own status, so a failure never loses the transcript. */
+export type EnrichmentResult<T> = ({ readonly status: 'ok' } & T) | { readonly status: 'failed'; readonly reason: string };
+
+/** One translated language: the transcript's segments with the same ids and timing. */
+export interface TranslationResult {
+  readonly text: string;
+  readonly segments: readonly { readonly id: number; readonly start: number; readonly end: number; readonly text: string }[];
 }
 
 /** One SQS / in-process queue message: everything the transcriber stage needs for one chunk. */

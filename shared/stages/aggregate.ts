@@ -28,7 +28,10 @@ export async function aggregateJob(jobId: string, deps: AggregateDeps): Promise<
   const manifest = await readJson<JobManifest>(deps.store, keys.manifest);
   await writeStatus(deps.store, { jobId, source: manifest.source, state: 'aggregating' });
   const results = await Promise.all(
-    manifest.pending.map((index) => readJson<ChunkResult>(deps.store, keys.chunkResult(index))),
+    manifest.pending.flatMap((index) => {
+      const chunk = manifest.plan.chunks[index];
+      return chunk ? [readJson<ChunkResult>(deps.store, keys.chunkResult(chunk))] : [];
+    }),
   );
   const transcript = assembleTranscript(manifest, results);
 

@@ -19,7 +19,7 @@ export async function recordDeadChunk(
     readonly model: string;
   },
 ): Promise<void> {
-  const key = jobKeys(task.jobId).chunkResult(task.index);
+  const key = jobKeys(task.jobId).chunkResult(task);
   {
     const result: ChunkResult = {
       status: 'failed',

@@ -1,5 +1,5 @@
 import { AlreadyExistsError, NotFoundError } from '../core/errors.js';
-import { chunkIndexOf, jobKeys } from '../core/keys.js';
+import { chunkRefOf, jobKeys, sameChunk } from '../core/keys.js';
 import type { JobManifest } from '../core/types.js';
 import type { BlobStore, Notifier } from '../ports.js';
 import { readJson, writeJson } from './store-json.js';
@@ -37,7 +37,7 @@ export async function finishIfComplete(
     throw err;
   });
   if (!manifest) return false;
-  const done = await finishedChunks(deps.store, jobId);
+  const done = await finishedChunks(deps.store, manifest);
   const chunksDone = manifest.pending.filter((index) => done.has(index)).length;
   await deps.notifier?.notify({ type: 'job.progress', jobId, chunksDone, chunksTotal: manifest.pending.length });
   if (chunksDone < manifest.pending.length) return false;
@@ -56,12 +56,13 @@ export async function finishIfComplete(
   return true;
 }
 
-/** Indexes of the chunks that have a stored result. */
-export async function finishedChunks(store: BlobStore, jobId: string): Promise<Set<number>> {
+/** Indexes of the manifest's chunks that have a stored result made for exactly that chunk (index and span). */
+export async function finishedChunks(store: BlobStore, manifest: JobManifest): Promise<Set<number>> {
   const done = new Set<number>();
-  for await (const key of store.list(jobKeys(jobId).chunksPrefix)) {
-    const index = chunkIndexOf(key);
-    if (index !== undefined) done.add(index);
+  for await (const key of store.list(jobKeys(manifest.jobId).chunksPrefix)) {
+    const ref = chunkRefOf(key);
+    const planned = ref && manifest.plan.chunks[ref.index];
+    if (ref && planned && sameChunk(ref, planned)) done.add(ref.index);
   }
   return done;
 }

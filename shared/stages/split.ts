@@ -2,7 +2,7 @@ import { errorMessage, PermanentError } from '../core/errors.js';
 import { jobKeys } from '../core/keys.js';
 import { planChunks } from '../core/plan.js';
 import { certainChunks } from '../core/plan-stream.js';
-import { MIN_PAUSE_SECONDS, planOptionsFor } from '../core/plan-options.js';
+import { balancedChunkSeconds, MIN_PAUSE_SECONDS, planOptionsFor } from '../core/plan-options.js';
 import type { ChunkTask, JobManifest, JobOptions, PlannedChunk } from '../core/types.js';
 import type { AudioTools, BlobStore, Logger, Notifier, TranscriberCapabilities, WorkQueue } from '../ports.js';
 import { failJob } from './fail.js';
@@ -36,6 +36,12 @@ export interface SplitDeps {
   readonly notifier: Notifier;
   /** Called once when every chunk has a result (here: when there was nothing to transcribe). */
   readonly onJobReady: (jobId: string) => Promise<void>;
+  /**
+   * Provider calls in flight at once across the runtime. Chunk lengths are evened out (never lengthened) so
+   * the chunks fill whole rounds of calls. Results are keyed by chunk span, so a re-split with another
+   * value never mixes plans. @default no balancing
+   */
+  readonly parallelism?: number;
   /** dB level below which audio counts as a pause. @default -35 */
   readonly noiseDb?: number;
 }
@@ -71,7 +77,8 @@ async function splitFresh(req: SplitRequest, deps: SplitDeps): Promise<JobManife
   await writeStatus(deps.store, { jobId: req.jobId, source: req.source, state: 'splitting' });
   const probe = await deps.audio.probe(req.localPath);
   const timestamps = usesProviderTimestamps(req.options, deps.capabilities);
-  const planOptions = planOptionsFor({ ...deps.capabilities, timestamps }, req.options.chunkSeconds);
+  const chunkSeconds = balancedChunkSeconds(probe.durationSeconds, req.options.chunkSeconds, deps.parallelism);
+  const planOptions = planOptionsFor({ ...deps.capabilities, timestamps }, chunkSeconds);
   const sender = chunkSender(req, deps);
 
   // Chunks whose place in the plan is already certain are encoded and sent while decoding goes on,
@@ -146,8 +153,8 @@ function chunkSender(req: SplitRequest, deps: SplitDeps) {
           `${req.source}: chunk ${chunk.index} is ${flac.byteLength} bytes, over the provider's ${deps.capabilities.maxUploadBytes}-byte limit; lower VOXPIPE_CHUNK_SECONDS`,
         );
       }
-      await deps.store.put(keys.chunkAudio(chunk.index), flac, { contentType: 'audio/flac' });
-      if (!(await deps.store.exists(keys.chunkResult(chunk.index)))) {
+      await deps.store.put(keys.chunkAudio(chunk), flac, { contentType: 'audio/flac' });
+      if (!(await deps.store.exists(keys.chunkResult(chunk)))) {
         if (batch.length === 0) batchOpenedAt = Date.now();
         batch.push(chunkTask(req.jobId, req.options, chunk));
       }
@@ -181,7 +188,7 @@ function chunkTask(jobId: string, options: JobOptions, chunk: PlannedChunk): Chu
     index: chunk.index,
     start: chunk.start,
     end: chunk.end,
-    audioKey: jobKeys(jobId).chunkAudio(chunk.index),
+    audioKey: jobKeys(jobId).chunkAudio(chunk),
     language: options.language,
     words: options.words,
     diarize: options.diarize,
@@ -193,7 +200,9 @@ async function resumable(jobId: string, store: BlobStore): Promise<JobManifest |
   if (!(await store.exists(keys.manifest))) return undefined;
   const manifest = await readJson<JobManifest>(store, keys.manifest);
   for (const index of manifest.pending) {
-    if (!(await store.exists(keys.chunkAudio(index))) && !(await store.exists(keys.chunkResult(index)))) return undefined;
+    const chunk = manifest.plan.chunks[index];
+    if (!chunk) return undefined;
+    if (!(await store.exists(keys.chunkAudio(chunk))) && !(await store.exists(keys.chunkResult(chunk)))) return undefined;
   }
   return manifest;
 }
@@ -211,7 +220,7 @@ async function enqueuePending(manifest: JobManifest, deps: SplitDeps): Promise<v
   const tasks: ChunkTask[] = [];
   for (const index of manifest.pending) {
     const chunk = manifest.plan.chunks[index];
-    if (chunk && !(await deps.store.exists(keys.chunkResult(index)))) tasks.push(chunkTask(manifest.jobId, manifest.options, chunk));
+    if (chunk && !(await deps.store.exists(keys.chunkResult(chunk)))) tasks.push(chunkTask(manifest.jobId, manifest.options, chunk));
   }
   await markTranscribing(manifest, deps);
   if (tasks.length === 0) await finishIfComplete(manifest.jobId, deps);
@@ -219,7 +228,7 @@ async function enqueuePending(manifest: JobManifest, deps: SplitDeps): Promise<v
 }
 
 async function markTranscribing(manifest: JobManifest, deps: SplitDeps): Promise<void> {
-  const done = await finishedChunks(deps.store, manifest.jobId);
+  const done = await finishedChunks(deps.store, manifest);
   await writeStatus(deps.store, {
     jobId: manifest.jobId,
     source: manifest.source,

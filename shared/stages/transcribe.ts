@@ -23,14 +23,14 @@ export interface TranscribeDeps {
  */
 export async function transcribeChunk(task: ChunkTask, deps: TranscribeDeps): Promise<'done' | 'skipped'> {
   const keys = jobKeys(task.jobId);
-  if (await deps.store.exists(keys.chunkResult(task.index))) {
+  if (await deps.store.exists(keys.chunkResult(task))) {
     await finishIfComplete(task.jobId, { store: deps.store, onJobReady: deps.onJobReady });
     return 'skipped';
   }
   const audio = await deps.store.get(task.audioKey);
   const label = `job ${task.jobId} chunk ${task.index}`;
   const result = await callProvider(task, audio, label, deps);
-  await writeJson(deps.store, keys.chunkResult(task.index), result);
+  await writeJson(deps.store, keys.chunkResult(task), result);
   deps.logger.info('chunk done', { jobId: task.jobId, chunk: task.index, status: result.status, attempts: result.attempts });
   await finishIfComplete(task.jobId, deps);
   return 'done';

@@ -1,0 +1,168 @@
+/** `voxpipe transcribe --webhook … --webhook-secret …` as users run it: a child process and a verifying receiver. */
+import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLocalPipeline, LOCAL_WEBHOOK_SCHEDULE_MS } from '../../cli/local-pipeline.js';
+import { deadLetterKey } from '../../shared/adapters/webhook-delivery.js';
+import type { WebhookPayload } from '../../shared/adapters/webhook-notifier.js';
+import { loadConfig } from '../../shared/config.js';
+import { scheduleSpanMs } from '../../shared/core/webhook-policy.js';
+import { FakeClock } from '../doubles/fake-clock.js';
+import { type ProviderDouble, startProviderDouble } from '../doubles/provider-server.js';
+import { randomBytesFile, scratchDir, toneSpeechFixture } from '../fixtures/audio.js';
+import { recognizeTones } from '../fixtures/tone-speech.js';
+import { silentLogger } from './local-harness.js';
+
+const run = promisify(execFile);
+const BIN = join(import.meta.dirname, '../../bin/voxpipe.mjs');
+const SECRET = `whsec_${Buffer.from('e2e-webhook-secret-0123456789abcdef').toString('base64')}`;
+
+async function voxpipe(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TMPDIR: process.env.TMPDIR ?? '/tmp', ...env },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+interface Delivery {
+  readonly id: string;
+  readonly payload: WebhookPayload;
+}
+
+describe('voxpipe transcribe --webhook', () => {
+  let double: ProviderDouble;
+  let server: Server;
+  let hookUrl: string;
+  const verified: Delivery[] = [];
+  const rejected: string[] = [];
+  let failFirst = 0;
+
+  beforeAll(async () => {
+    double = await startProviderDouble({ vendor: 'openai-compatible', recognize: recognizeTones, apiKey: 'k' });
+    const verifier = new Webhook(SECRET);
+    server = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      if (failFirst > 0) {
+        failFirst--;
+        res.writeHead(503).end();
+        return;
+      }
+      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
+      try {
+        const payload = verifier.verify(Buffer.concat(chunks).toString('utf8'), headers) as WebhookPayload;
+        verified.push({ id: headers['webhook-id'] ?? '', payload });
+        res.writeHead(204).end();
+      } catch (err) {
+        rejected.push(String(err));
+        res.writeHead(400).end();
+      }
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    hookUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  });
+  afterAll(async () => {
+    await double.close();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  const providerEnv = (work: string) => ({
+    VOXPIPE_PROVIDER: 'openai-compatible',
+    VOXPIPE_MODEL: 'whisper-1',
+    VOXPIPE_BASE_URL: double.url,
+    OPENAI_API_KEY: 'k',
+    VOXPIPE_WORK_DIR: work,
+  });
+
+  it('delivers a verified job.completed with duration, snippet and links, and a job.failed for a bad file', async () => {
+    const { path } = await toneSpeechFixture({ seed: 5, durationSeconds: 12, format: 'wav' });
+    const bad = await randomBytesFile('webhook-broken.mp3');
+    const out = await scratchDir('webhook-cli');
+    const { code, stdout, stderr } = await voxpipe(
+      ['transcribe', path, bad, '--out', out, '--webhook', hookUrl, '--webhook-secret', SECRET],
+      providerEnv(join(out, 'work')),
+    );
+    expect(code, stderr).toBe(1); // the bad file fails the run
+    expect(rejected).toEqual([]);
+    const done = verified.find((d) => d.payload.type === 'job.completed');
+    expect(done?.id).toMatch(/^msg_/);
+    expect(done?.payload.data).toMatchObject({ status: 'completed', source: path, durationSeconds: expect.any(Number) });
+    expect(done?.payload.data.durationSeconds).toBeGreaterThan(11);
+    expect(done?.payload.data.snippet?.length).toBeGreaterThan(0);
+    const jsonLink = done?.payload.data.links?.json;
+    expect(jsonLink).toMatch(/^file:\/\//);
+    const linked = JSON.parse(await readFile(fileURLToPath(jsonLink!), 'utf8')) as { status: string };
+    expect(linked.status).toBe('completed');
+    const failed = verified.find((d) => d.payload.type === 'job.failed');
+    expect(failed?.payload.data).toMatchObject({ status: 'failed', source: bad, reason: expect.stringMatching(/webhook-broken\.mp3/) });
+    expect(stdout).toMatch(/webhook job\.completed: delivered after 1 attempt/);
+    expect(stdout).toMatch(/webhook job\.failed: delivered after 1 attempt/);
+  });
+
+  it('takes the webhook from the environment and retries a receiver that is briefly down', async () => {
+    verified.length = 0;
+    failFirst = 1; // one 503; the local schedule retries after 5 s
+    const bad = await randomBytesFile('webhook-env.mp3');
+    const out = await scratchDir('webhook-cli-env');
+    const { stdout } = await voxpipe(['transcribe', bad, '--out', out], {
+      ...providerEnv(join(out, 'work')),
+      VOXPIPE_WEBHOOK_URL: hookUrl,
+      VOXPIPE_WEBHOOK_SECRET: SECRET,
+    });
+    expect(verified.map((d) => d.payload.type)).toEqual(['job.failed']);
+    expect(stdout).toMatch(/webhook job\.failed: delivered after 2 attempts/);
+  });
+
+  it('records a dead letter in the work dir when the receiver stays unreachable (local pipeline, fake clock)', async () => {
+    // GIVEN a URL nothing listens on
+    const closed = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as AddressInfo;
+        s.close(() => resolve(port));
+      });
+    });
+    const work = await scratchDir('webhook-dead');
+    const config = loadConfig({ ...providerEnv(work), VOXPIPE_WEBHOOK_URL: `http://127.0.0.1:${closed}/x`, VOXPIPE_WEBHOOK_SECRET: SECRET });
+    const clock = new FakeClock();
+    const pipeline = createLocalPipeline({ config, logger: silentLogger, webhook: { clock } });
+    const bad = await randomBytesFile('webhook-dead.mp3');
+
+    // WHEN a job ends
+    const result = await clock.runUntilSettled(pipeline.transcribe(bad, 'webhook-dead', { words: false, diarize: false, force: true }));
+
+    // THEN the local schedule (5 s, 30 s, 2 min) is used up and the event is kept for inspection
+    expect(clock.sleeps).toEqual(LOCAL_WEBHOOK_SCHEDULE_MS);
+    expect(scheduleSpanMs(LOCAL_WEBHOOK_SCHEDULE_MS)).toBeLessThanOrEqual(3 * 60_000);
+    expect(result.webhooks?.map((w) => [w.type, w.result, w.attempts.length])).toEqual([['job.failed', 'dead-lettered', 4]]);
+    const [webhookId] = result.webhooks!.map((w) => w.webhookId);
+    const record = JSON.parse(new TextDecoder().decode(await result.store.get(deadLetterKey(result.jobId, webhookId!))));
+    expect(record).toMatchObject({ type: 'job.failed', jobId: result.jobId, url: `http://127.0.0.1:${closed}/x`, result: 'dead-lettered' });
+    expect(record.reason).toMatch(/ECONNREFUSED/);
+  });
+
+  it('fails with exit code 2 for a secret that is not whsec_', async () => {
+    const { code, stderr } = await voxpipe(['transcribe', 'x.mp3', '--webhook', hookUrl, '--webhook-secret', 'hunter2']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/VOXPIPE_WEBHOOK_SECRET/);
+  });
+
+  it('documents the webhook flags and variables in --help', async () => {
+    const { stdout } = await voxpipe(['transcribe', '--help']);
+    for (const s of ['--webhook', '--webhook-secret', 'VOXPIPE_WEBHOOK_URL', 'VOXPIPE_WEBHOOK_SECRET']) expect(stdout).toContain(s);
+  });
+});
