@@ -4,11 +4,10 @@
  */
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
-import { NotFoundError } from '../shared/core/errors.js';
 import { jobKeys } from '../shared/core/keys.js';
 import type { JobStatus } from '../shared/core/types.js';
 import { aggregateJob } from '../shared/stages/aggregate.js';
-import { readJson } from '../shared/stages/store-json.js';
+import { readJsonIfExists } from '../shared/stages/store-json.js';
 import { bucketStore, eventBridgeNotifier, flushMetrics, observability, portLogger, sqsClient } from './lib/aws.js';
 import { AggregatorEnv, parseEnv } from './lib/env.js';
 import { jsonBody, processSqsBatch } from './lib/sqs-batch.js';
@@ -45,11 +44,6 @@ async function aggregateRecord(record: SQSRecord): Promise<void> {
   if (transcript.usage.costUsd !== undefined) metrics.addMetric('ModelCostMicroUsd', 'Count', Math.round(transcript.usage.costUsd * 1e6));
 }
 
-async function readStatus(jobId: string): Promise<JobStatus | undefined> {
-  try {
-    return await readJson<JobStatus>(store, jobKeys(jobId).status);
-  } catch (err) {
-    if (err instanceof NotFoundError) return undefined;
-    throw err;
-  }
+function readStatus(jobId: string): Promise<JobStatus | undefined> {
+  return readJsonIfExists<JobStatus>(store, jobKeys(jobId).status);
 }

@@ -8,13 +8,12 @@
  */
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
-import { NotFoundError } from '../shared/core/errors.js';
 import { jobKeys } from '../shared/core/keys.js';
 import type { JobStatus } from '../shared/core/types.js';
 import { DEFAULT_MODELS } from '../shared/providers/index.js';
 import { recordDeadChunk } from '../shared/stages/dead-letter.js';
 import { failJob } from '../shared/stages/fail.js';
-import { readJson } from '../shared/stages/store-json.js';
+import { readJsonIfExists } from '../shared/stages/store-json.js';
 import { aggregateHandoff, bucketStore, eventBridgeNotifier, observability, portLogger, sqsClient, flushMetrics } from './lib/aws.js';
 import { DlqConsumerEnv, parseEnv } from './lib/env.js';
 import { uploadJobId, uploadsOf } from './lib/s3-event.js';
@@ -84,11 +83,6 @@ async function failIfRunning(jobId: string, reason: string, source?: string): Pr
   await failJob({ jobId, source: status?.source ?? source ?? jobId, reason }, failDeps);
 }
 
-async function readStatus(jobId: string): Promise<JobStatus | undefined> {
-  try {
-    return await readJson<JobStatus>(store, jobKeys(jobId).status);
-  } catch (err) {
-    if (err instanceof NotFoundError) return undefined;
-    throw err;
-  }
+function readStatus(jobId: string): Promise<JobStatus | undefined> {
+  return readJsonIfExists<JobStatus>(store, jobKeys(jobId).status);
 }

@@ -1,8 +1,8 @@
-import { AlreadyExistsError, NotFoundError } from '../core/errors.js';
+import { AlreadyExistsError } from '../core/errors.js';
 import { chunkRefOf, jobKeys, sameChunk } from '../core/keys.js';
 import type { JobManifest } from '../core/types.js';
 import type { BlobStore, Notifier } from '../ports.js';
-import { readJson, writeJson } from './store-json.js';
+import { readJsonIfExists, writeJson } from './store-json.js';
 
 /**
  * Fan-in: trigger aggregation exactly once, when the last chunk result lands.
@@ -32,10 +32,7 @@ export async function finishIfComplete(
   const keys = jobKeys(jobId);
   // No manifest yet: the splitter is still sending chunks. It checks completion itself once it has
   // written the manifest, so a chunk that finishes this early cannot be the one that is lost.
-  const manifest = await readJson<JobManifest>(deps.store, keys.manifest).catch((err: unknown) => {
-    if (err instanceof NotFoundError) return undefined;
-    throw err;
-  });
+  const manifest = await readJsonIfExists<JobManifest>(deps.store, keys.manifest);
   if (!manifest) return false;
   const done = await finishedChunks(deps.store, manifest);
   const chunksDone = manifest.pending.filter((index) => done.has(index)).length;

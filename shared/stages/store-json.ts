@@ -1,3 +1,4 @@
+import { NotFoundError } from '../core/errors.js';
 import { jobKeys } from '../core/keys.js';
 import type { JobStatus } from '../core/types.js';
 import type { BlobStore, PutOptions } from '../ports.js';
@@ -5,6 +6,16 @@ import type { BlobStore, PutOptions } from '../ports.js';
 /** Read and parse a JSON object. Throws `NotFoundError` for a missing key. */
 export async function readJson<T>(store: BlobStore, key: string): Promise<T> {
   return JSON.parse(new TextDecoder().decode(await store.get(key))) as T;
+}
+
+/** Like `readJson`, but undefined for a missing key. */
+export async function readJsonIfExists<T>(store: BlobStore, key: string): Promise<T | undefined> {
+  try {
+    return await readJson<T>(store, key);
+  } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
 }
 
 /** Write a value as pretty JSON. */

@@ -20,7 +20,8 @@ import {
   truncatedMp3,
   zeroSampleWav,
 } from '../fixtures/audio.js';
-import { generateToneSpeech, mulberry32, PARTIAL_SUFFIX, recognizeTones, type ToneFormat, truthPauses } from '../fixtures/tone-speech.js';
+import { mulberry32 } from '../fixtures/prng.js';
+import { generateToneSpeech, PARTIAL_SUFFIX, recognizeTones, type ToneFormat, truthPauses } from '../fixtures/tone-speech.js';
 
 const ANALYZE = { noiseDb: -35, minSilenceSeconds: 0.3 } as const;
 const FORMATS: readonly ToneFormat[] = ['wav', 'mp3', 'm4a', 'ogg', 'opus', 'flac', 'webm', 'mp4', 'mov'];

@@ -1,4 +1,5 @@
 /** Deterministic fault injection for the provider doubles. */
+import { mulberry32 } from '../fixtures/prng.js';
 
 /** One way a call can go wrong. */
 export type Fault =
@@ -33,17 +34,5 @@ export function faultPicker(plan: FaultPlan | undefined): (call: number) => Faul
     if (fixed) return fixed;
     if (!random || random.faults.length === 0 || roll >= random.rate) return undefined;
     return random.faults[Math.floor(pick * random.faults.length)];
-  };
-}
-
-/** Small seeded PRNG (public-domain mulberry32). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

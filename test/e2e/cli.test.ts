@@ -5,26 +5,14 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { voxpipe } from './run-cli.js';
 import type { Transcript } from '../../shared/core/types.js';
 import { randomBytesFile, scratchDir, toneSpeechFixture } from '../fixtures/audio.js';
 import { recognizeTones } from '../fixtures/tone-speech.js';
 import { type ProviderDouble, startProviderDouble } from '../doubles/provider-server.js';
 
 const run = promisify(execFile);
-const BIN = join(import.meta.dirname, '../../bin/voxpipe.mjs');
 
-async function voxpipe(args: string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TMPDIR: process.env.TMPDIR ?? '/tmp', ...env },
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
 describe('voxpipe CLI', () => {
   let double: ProviderDouble;

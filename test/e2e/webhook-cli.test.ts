@@ -1,14 +1,13 @@
 /** `voxpipe transcribe --webhook … --webhook-secret …` as users run it: a child process and a verifying receiver. */
-import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { voxpipe } from './run-cli.js';
 import { createLocalPipeline, LOCAL_WEBHOOK_SCHEDULE_MS } from '../../cli/local-pipeline.js';
 import { deadLetterKey } from '../../shared/adapters/webhook-delivery.js';
 import type { WebhookPayload } from '../../shared/adapters/webhook-notifier.js';
@@ -20,22 +19,8 @@ import { randomBytesFile, scratchDir, toneSpeechFixture } from '../fixtures/audi
 import { recognizeTones } from '../fixtures/tone-speech.js';
 import { silentLogger } from './local-harness.js';
 
-const run = promisify(execFile);
-const BIN = join(import.meta.dirname, '../../bin/voxpipe.mjs');
 const SECRET = `whsec_${Buffer.from('e2e-webhook-secret-0123456789abcdef').toString('base64')}`;
 
-async function voxpipe(args: string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TMPDIR: process.env.TMPDIR ?? '/tmp', ...env },
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
 interface Delivery {
   readonly id: string;
