@@ -2,13 +2,13 @@
  * Sweeper: runs on a schedule and fails every job whose status has not moved for the deadline
  * (a lost hand-off, a crashed claim winner, a message deleted by hand), so no job stays "running".
  *
- * It lists `jobs/` and reads each `status.json`: O(objects under jobs/), bounded by the lifecycle rule
- * that expires `jobs/` after `retentionDays`. A jobs index would make it O(running jobs) if that grows.
+ * It lists the `running/` index (one key per unfinished job, kept by `writeStatus`) and reads those jobs'
+ * `status.json`: O(running jobs), however many finished jobs the bucket holds.
  */
-import { jobKeys } from '../shared/core/keys.js';
+import { jobKeys, RUNNING_PREFIX } from '../shared/core/keys.js';
 import type { JobStatus } from '../shared/core/types.js';
 import { failJob } from '../shared/stages/fail.js';
-import { readJson } from '../shared/stages/store-json.js';
+import { readJsonIfExists } from '../shared/stages/store-json.js';
 import { bucketStore, eventBridgeNotifier, observability, portLogger, flushMetrics } from './lib/aws.js';
 import { parseEnv, SweeperEnv } from './lib/env.js';
 
@@ -24,14 +24,17 @@ export const handler = async (): Promise<{ failed: string[] }> => {
   const now = Date.now();
   const failed: string[] = [];
   try {
-    for await (const key of store.list('jobs/')) {
-      if (!key.endsWith('/status.json')) continue;
-      const status = await readJson<JobStatus>(store, key);
-      if (TERMINAL.has(status.state) || now - Date.parse(status.updatedAt) < deadlineMs) continue;
-      if (key !== jobKeys(status.jobId).status) continue;
-      const reason = `job ${status.jobId} (${status.source}) stuck in state "${status.state}" since ${status.updatedAt}, past the ${env.VOXPIPE_JOB_DEADLINE_MINUTES}-minute deadline; upload the file again to retry`;
-      await failJob({ jobId: status.jobId, source: status.source, reason }, deps);
-      failed.push(status.jobId);
+    for await (const key of store.list(RUNNING_PREFIX)) {
+      const jobId = key.slice(RUNNING_PREFIX.length);
+      const status = await readJsonIfExists<JobStatus>(store, jobKeys(jobId).status);
+      if (!status || TERMINAL.has(status.state)) {
+        await store.delete(key); // index entry outlived its job (expired or finished): repair it
+        continue;
+      }
+      if (now - Date.parse(status.updatedAt) < deadlineMs) continue;
+      const reason = `job ${jobId} (${status.source}) stuck in state "${status.state}" since ${status.updatedAt}, past the ${env.VOXPIPE_JOB_DEADLINE_MINUTES}-minute deadline; upload the file again to retry`;
+      await failJob({ jobId, source: status.source, reason }, deps);
+      failed.push(jobId);
     }
     metrics.addMetric('JobsSwept', 'Count', failed.length);
     return { failed };

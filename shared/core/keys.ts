@@ -7,6 +7,7 @@
  * jobs/<jobId>/audio/<chunk>.flac     chunk audio (expires by lifecycle rule on AWS)
  * jobs/<jobId>/chunks/<chunk>.json    one result per chunk; its presence means "chunk done"
  * jobs/<jobId>/aggregate.claim        conditional-write token: exactly one aggregation per job
+ * running/<jobId>                     present while the job is not finished: the sweeper lists only these
  * results/<jobId>/transcript.<ext>    json, txt, srt, vtt
  * ```
  * `<chunk>` is `<index>-<startMs>-<endMs>`: a result is only ever matched with the chunk it was made for,
@@ -25,6 +26,9 @@ export interface ChunkRef {
 /** `00007-840000-962512`: index, then start and end in milliseconds. */
 const chunkName = (c: ChunkRef) => `${pad(c.index)}-${Math.round(c.start * 1000)}-${Math.round(c.end * 1000)}`;
 
+/** Index of unfinished jobs: one empty object per job, so finding stuck jobs costs O(running jobs). */
+export const RUNNING_PREFIX = 'running/';
+
 /** Keys of one job. */
 export function jobKeys(jobId: string) {
   const root = `jobs/${jobId}/`;
@@ -33,6 +37,7 @@ export function jobKeys(jobId: string) {
     manifest: `${root}manifest.json`,
     status: `${root}status.json`,
     claim: `${root}aggregate.claim`,
+    running: `${RUNNING_PREFIX}${jobId}`,
     chunksPrefix: `${root}chunks/`,
     chunkAudio: (chunk: ChunkRef) => `${root}audio/${chunkName(chunk)}.flac`,
     chunkResult: (chunk: ChunkRef) => `${root}chunks/${chunkName(chunk)}.json`,

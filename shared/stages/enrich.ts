@@ -354,11 +354,14 @@ async function extract(ctx: PartContext, schema: unknown): Promise<EnrichmentRes
   const first = await callChat(ctx, 'extract', request(messages, 1));
   const firstCheck = check(first.text);
   if (firstCheck.ok) return { status: 'ok', data: firstCheck.data };
-  const retry: ChatMessage[] = [
-    ...messages,
-    { role: 'assistant', content: first.text.slice(0, EXTRACTION_REPLY_TOKENS * 3) },
-    { role: 'user', content: `That JSON does not match the schema: ${firstCheck.errors.join('; ')}. Reply with corrected JSON only.` },
-  ];
+  const correction: ChatMessage = {
+    role: 'user',
+    content: `Your JSON did not match the schema: ${firstCheck.errors.slice(0, 20).join('; ')}. Reply with corrected JSON only.`,
+  };
+  const withReply: ChatMessage[] = [...messages, { role: 'assistant', content: first.text.slice(0, EXTRACTION_REPLY_TOKENS * 3) }, correction];
+  // Show the model its own reply when that still fits the context; else only the errors.
+  const fits = estimateMessagesTokens(withReply as { content: string }[]) + EXTRACTION_REPLY_TOKENS <= context;
+  const retry = fits ? withReply : [...messages, correction];
   const second = await callChat(ctx, 'extract', request(retry, 2));
   const secondCheck = check(second.text);
   if (secondCheck.ok) return { status: 'ok', data: secondCheck.data };

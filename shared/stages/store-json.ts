@@ -23,7 +23,13 @@ export function writeJson(store: BlobStore, key: string, value: unknown, opts?: 
   return store.put(key, `${JSON.stringify(value, null, 2)}\n`, { contentType: 'application/json', ...opts });
 }
 
-/** Overwrite `jobs/<id>/status.json`; `updatedAt` is set here. */
-export function writeStatus(store: BlobStore, status: Omit<JobStatus, 'updatedAt'>): Promise<void> {
-  return writeJson(store, jobKeys(status.jobId).status, { ...status, updatedAt: new Date().toISOString() });
+/**
+ * Overwrite `jobs/<id>/status.json` (`updatedAt` is set here) and keep the `running/<id>` index in step:
+ * present while the job is unfinished, removed when it completes or fails.
+ */
+export async function writeStatus(store: BlobStore, status: Omit<JobStatus, 'updatedAt'>): Promise<void> {
+  const keys = jobKeys(status.jobId);
+  await writeJson(store, keys.status, { ...status, updatedAt: new Date().toISOString() });
+  if (status.state === 'completed' || status.state === 'failed') await store.delete(keys.running);
+  else await store.put(keys.running, '');
 }

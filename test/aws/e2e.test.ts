@@ -103,6 +103,7 @@ describe('AWS pipeline: failures end the job with a reason', () => {
     const jobId = 'stuck0000000000000000';
     const updatedAt = new Date(Date.now() - 2 * 3600_000).toISOString();
     await aws.store.put(jobKeys(jobId).status, JSON.stringify({ jobId, source: 's3://voxpipe-ingest/inbox/lost.mp3', state: 'transcribing', updatedAt }));
+    await aws.store.put(jobKeys(jobId).running, '');
     // WHEN the sweeper runs
     const { failed } = await aws.sweep();
     // THEN only that job is failed, with a reason and an event
@@ -111,6 +112,10 @@ describe('AWS pipeline: failures end the job with a reason', () => {
     expect(event?.detailType).toBe('voxpipe.job.failed');
     expect(event?.detail.reason).toMatch(/stuck in state "transcribing"/);
     expect((await aws.sweep()).failed).toEqual([]);
+    // AND the running index no longer lists it, nor any job that finished
+    const running: string[] = [];
+    for await (const key of aws.store.list('running/')) running.push(key);
+    expect(running).toEqual([]);
   });
 });
 

@@ -61,12 +61,16 @@ export interface ChatDoubleOptions {
   /** Context window: prompt tokens + `max_tokens` above this get the vendor's context-length error. @default 32768 */
   readonly contextTokens?: number;
   readonly faults?: (info: ChatCallInfo) => ChatFault | undefined;
+  /** Time taken by each successful answer. @default 0 */
+  readonly latencyMs?: number;
 }
 
 export interface ChatDouble {
   /** API root as the vendor documents it (`…/v1`, bare origin, `…/api/v1`). */
   readonly url: string;
   readonly requests: readonly RecordedChatRequest[];
+  /** Most requests in flight at once. */
+  readonly maxConcurrent: number;
   close(): Promise<void>;
 }
 
@@ -84,7 +88,14 @@ export async function startChatDouble(opts: ChatDoubleOptions): Promise<ChatDoub
   const requests: RecordedChatRequest[] = [];
   const error = (status: number, message: string): Answer => ({ status, body: errorBody(status, message) });
 
+  let inFlight = 0;
+  let maxConcurrent = 0;
   const server = createServer((req, res) => {
+    inFlight += 1;
+    maxConcurrent = Math.max(maxConcurrent, inFlight);
+    res.once('close', () => {
+      inFlight -= 1;
+    });
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) send(res, error(500, `double crashed: ${String(err)}`));
       else res.destroy();
@@ -134,6 +145,7 @@ export async function startChatDouble(opts: ChatDoubleOptions): Promise<ChatDoub
         res.socket?.destroy();
         return;
     }
+    if (opts.latencyMs) await new Promise((resolve) => setTimeout(resolve, opts.latencyMs));
     const content = replyContent(body, info, fault);
     answer({ status: 200, body: completion(opts.vendor, body, content, info) });
   }
@@ -143,6 +155,9 @@ export async function startChatDouble(opts: ChatDoubleOptions): Promise<ChatDoub
   return {
     url: `http://127.0.0.1:${port}${route.basePath}`,
     requests,
+    get maxConcurrent() {
+      return maxConcurrent;
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

@@ -42,10 +42,11 @@ async function setup(opts: {
   contextTokens?: number;
   faults?: (info: ChatCallInfo) => ChatFault | undefined;
   deps?: Partial<EnrichDeps>;
+  latencyMs?: number;
 }) {
   const vendor = opts.vendor ?? 'mistral';
   const contextTokens = opts.contextTokens ?? 32_768;
-  double = await startChatDouble({ vendor, apiKey: 'k', contextTokens, faults: opts.faults });
+  double = await startChatDouble({ vendor, apiKey: 'k', contextTokens, faults: opts.faults, latencyMs: opts.latencyMs });
   const dir = await scratchDir('enrich');
   const store = createFsStore(dir);
   const transcript = transcriptOf(opts.segments ?? 30, opts.durationSeconds);
@@ -72,7 +73,7 @@ describe('enrich stage: translation', () => {
       expect(tr.segments).toEqual(transcript.segments.map((s) => ({ id: s.id, start: s.start, end: s.end, text: doubleTranslation(lang, s.text) })));
       const translated = double.requests.filter((r) => r.task === 'translation' && r.language === lang).flatMap((r) => r.ids ?? []);
       expect([...translated].sort((a, b) => a - b)).toEqual(transcript.segments.map((s) => s.id)); // each segment sent once
-      const srt = await readFile(join(dir, 'results/job-1/transcript.' + lang + '.srt'), 'utf8');
+      const srt = await readFile(join(dir, `results/job-1/transcript.${lang}.srt`), 'utf8');
       expect(srt).toContain(`${lang}:alpha`);
     }
     expect(double.requests.filter((r) => r.task === 'translation').length).toBeGreaterThan(2); // several batches at 3k context
@@ -85,7 +86,11 @@ describe('enrich stage: translation', () => {
 
   it('re-asks a batch whose reply has a wrong segment count or an empty text, and then succeeds', async () => {
     const faulted = new Set<string>();
-    const once = (key: string, fault: ChatFault) => (faulted.has(key) ? undefined : (faulted.add(key), fault));
+    const once = (key: string, fault: ChatFault) => {
+      if (faulted.has(key)) return undefined;
+      faulted.add(key);
+      return fault;
+    };
     const { run, double } = await setup({
       segments: 10,
       faults: (i) => (i.language === 'fr' ? once('fr', { kind: 'wrong-count' }) : i.language === 'de' ? once('de', { kind: 'empty-text' }) : undefined),
@@ -101,7 +106,11 @@ describe('enrich stage: translation', () => {
     let refused = 0;
     const { transcript, run, double } = await setup({
       segments: 40,
-      faults: (i) => (i.task === 'translation' && (i.ids?.length ?? 0) > 10 ? (refused++, { kind: 'context-length' }) : undefined),
+      faults: (i): ChatFault | undefined => {
+        if (i.task !== 'translation' || (i.ids?.length ?? 0) <= 10) return undefined;
+        refused += 1;
+        return { kind: 'context-length' };
+      },
     });
     const { transcript: t } = await run({ translate: ['fr'] });
     expect(refused).toBeGreaterThan(0);
@@ -109,6 +118,14 @@ describe('enrich stage: translation', () => {
     expect(fr?.status).toBe('ok');
     if (fr?.status === 'ok') expect(fr.segments.map((s) => s.id)).toEqual(transcript.segments.map((s) => s.id));
     expect(double.requests.filter((r) => r.status === 200).every((r) => (r.ids?.length ?? 0) <= 10)).toBe(true);
+  });
+
+  it('runs independent batches in parallel, never above the shared concurrency cap', async () => {
+    const { run, double } = await setup({ segments: 200, contextTokens: 2_000, latencyMs: 20 });
+    const { transcript: t } = await run({ translate: ['fr', 'de', 'es'], summary: true });
+    expect(Object.values(t.translations ?? {}).every((r) => r.status === 'ok')).toBe(true);
+    expect(double.requests.length).toBeGreaterThan(12);
+    expect(double.maxConcurrent).toBe(4); // the policy's cap in setup()
   });
 
   it('retries 429s under the call policy', async () => {
