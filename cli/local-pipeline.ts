@@ -189,6 +189,31 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
       running.set(jobId, job);
       return job;
     },
+    /**
+     * Run a job under an id chosen by the caller (the job API's), with per-job option overrides.
+     * Re-running an id resumes it (the split stage keeps stored chunk results); one run per id at a time.
+     */
+    async transcribeAs(jobId: string, file: string, name: string, overrides: Partial<JobOptions> = {}): Promise<LocalJobResult> {
+      const existing = running.get(jobId);
+      if (existing) return existing;
+      const options: JobOptions = {
+        provider: transcriber.provider,
+        model: transcriber.model,
+        language: config.language,
+        chunkSeconds: config.chunkSeconds,
+        words: false,
+        diarize: false,
+        timestamps: config.timestamps,
+        ...overrides,
+      };
+      const job = runJob(file, name, jobId, options);
+      running.set(jobId, job);
+      try {
+        return await job;
+      } finally {
+        running.delete(jobId);
+      }
+    },
     /** Copy a job's result files into `outDir` as `<name>.<ext>`. */
     async writeResults(result: LocalJobResult, outDir: string, name: string, formats: readonly ResultExt[]): Promise<string[]> {
       await mkdir(outDir, { recursive: true });

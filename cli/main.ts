@@ -7,6 +7,11 @@ import type { ResultExt } from '../shared/core/keys.js';
 import { createPinoLogger } from '../shared/adapters/pino-logger.js';
 import { createLocalPipeline, type LocalJobResult } from './local-pipeline.js';
 import { createProgress } from './progress.js';
+import { registerJobsCommand } from './commands/jobs.js';
+import { registerServeCommand } from './commands/serve.js';
+import { registerBackfillCommand } from './commands/backfill.js';
+import { registerWatchCommand } from './commands/watch.js';
+import { registerWebhooksCommand } from './commands/webhooks.js';
 import type { EnrichOptions } from '../shared/stages/enrich.js';
 
 const FORMATS: readonly ResultExt[] = ['json', 'txt', 'srt', 'vtt'];
@@ -83,6 +88,11 @@ export function buildProgram(): Command {
     .addHelpText('after', ENV_HELP)
     .action(transcribeCommand);
 
+  registerWatchCommand(program);
+  registerBackfillCommand(program);
+  registerServeCommand(program);
+  registerJobsCommand(program);
+  registerWebhooksCommand(program);
   return program;
 }
 

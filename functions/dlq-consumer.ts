@@ -12,9 +12,11 @@ import { jobKeys } from '../shared/core/keys.js';
 import type { JobStatus } from '../shared/core/types.js';
 import { DEFAULT_MODELS } from '../shared/providers/index.js';
 import { recordDeadChunk } from '../shared/stages/dead-letter.js';
+import { createS3DropArea } from '../shared/adapters/s3-drop-area.js';
+import { finalizeDropJob } from '../shared/stages/drop-job.js';
 import { failJob } from '../shared/stages/fail.js';
 import { readJsonIfExists } from '../shared/stages/store-json.js';
-import { aggregateHandoff, bucketStore, eventBridgeNotifier, observability, portLogger, sqsClient, flushMetrics } from './lib/aws.js';
+import { aggregateHandoff, bucketStore, eventBridgeNotifier, observability, portLogger, s3Client, sqsClient, flushMetrics } from './lib/aws.js';
 import { DlqConsumerEnv, parseEnv } from './lib/env.js';
 import { uploadJobId, uploadsOf } from './lib/s3-event.js';
 import { jsonBody, processSqsBatch } from './lib/sqs-batch.js';
@@ -27,6 +29,7 @@ const model = env.VOXPIPE_MODEL ?? (env.VOXPIPE_PROVIDER === 'offline' ? 'pocket
 const sqs = sqsClient();
 const deadChunkDeps = { store, onJobReady: aggregateHandoff(sqs, env.VOXPIPE_AGGREGATE_QUEUE_URL), provider: env.VOXPIPE_PROVIDER, model };
 const failDeps = { store, notifier, logger: portLogger(logger) };
+const dropArea = createS3DropArea({ client: s3Client(env), bucket: env.VOXPIPE_BUCKET });
 
 const ChunkTaskMessage = z.object({
   jobId: z.string().min(1),
@@ -81,6 +84,8 @@ async function failIfRunning(jobId: string, reason: string, source?: string): Pr
     return;
   }
   await failJob({ jobId, source: status?.source ?? source ?? jobId, reason }, failDeps);
+  // A drop-folder job's source moves to failed/ with this reason.
+  await finalizeDropJob(jobId, { store, drop: dropArea, logger: failDeps.logger });
 }
 
 function readStatus(jobId: string): Promise<JobStatus | undefined> {

@@ -2,18 +2,26 @@
  * Splitter Lambda: S3 upload notifications (via the split queue) → split stage.
  * Downloads the upload to ephemeral storage, runs ffprobe/ffmpeg from the layer, writes chunk audio and
  * the manifest, enqueues one message per chunk. Duplicate notifications are dropped by `source.claim`.
+ * With a profiles file (`VOXPIPE_PROFILES`), `inbox/<profile>/…` uploads are drop-folder jobs (see `lib/drop-upload.ts`).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { createFfmpegAudioTools } from '../shared/adapters/ffmpeg-audio.js';
+import { createS3DropArea } from '../shared/adapters/s3-drop-area.js';
 import { createSqsQueue } from '../shared/adapters/sqs-queue.js';
 import { PermanentError } from '../shared/core/errors.js';
-import type { ChunkTask, JobOptions } from '../shared/core/types.js';
+import { type DropRef, parseDropKey } from '../shared/core/profile-paths.js';
+import type { ChunkTask, JobManifest, JobOptions } from '../shared/core/types.js';
+import type { DropArea } from '../shared/ports.js';
+import { type ProfilesConfig, profilesFromText } from '../shared/profiles.js';
+import { finalizeDropJob } from '../shared/stages/drop-job.js';
 import { createTranscriber, DEFAULT_MODELS } from '../shared/providers/index.js';
 import { splitJob } from '../shared/stages/split.js';
-import { aggregateHandoff, bucketStore, eventBridgeNotifier, observability, portLogger, sqsClient, flushMetrics } from './lib/aws.js';
+import { readJobRequest, withRequestedOptions } from '../shared/api/records.js';
+import { aggregateHandoff, bucketStore, eventBridgeNotifier, observability, portLogger, s3Client, sqsClient, flushMetrics } from './lib/aws.js';
+import { admitDrop } from './lib/drop-upload.js';
 import { parseEnv, SplitterEnv } from './lib/env.js';
 import { claimSource } from './lib/source-claim.js';
 import { type Upload, uploadJobId, uploadsOf } from './lib/s3-event.js';
@@ -22,6 +30,7 @@ import { jsonBody, processSqsBatch } from './lib/sqs-batch.js';
 const env = parseEnv(SplitterEnv);
 const { logger, metrics } = observability();
 const sqs = sqsClient();
+const s3 = s3Client(env);
 const store = bucketStore(env);
 const model = env.VOXPIPE_MODEL ?? (env.VOXPIPE_PROVIDER === 'offline' ? 'pocketsphinx-en-us' : DEFAULT_MODELS[env.VOXPIPE_PROVIDER]);
 const options: JobOptions = {
@@ -32,7 +41,14 @@ const options: JobOptions = {
   words: env.VOXPIPE_WORDS,
   diarize: false,
   timestamps: env.VOXPIPE_TIMESTAMPS,
+  // Stack default enrichments (`-c translate=fr,de -c summary=true`), run by the enricher after aggregation.
+  ...(env.VOXPIPE_TRANSLATE?.length ? { translate: env.VOXPIPE_TRANSLATE } : {}),
+  ...(env.VOXPIPE_SUMMARY ? { summary: true } : {}),
 };
+/** The drop folder (`inbox/<profile>/…`), when the stack was deployed with a profiles file. */
+const dropFolder = env.VOXPIPE_PROFILES
+  ? { profiles: profilesFromText(env.VOXPIPE_PROFILES, 'VOXPIPE_PROFILES.json'), area: createS3DropArea({ client: s3, bucket: env.VOXPIPE_BUCKET }) }
+  : undefined;
 const deps = {
   store,
   audio: createFfmpegAudioTools({ ffmpegPath: env.VOXPIPE_FFMPEG, ffprobePath: env.VOXPIPE_FFPROBE }),
@@ -59,6 +75,8 @@ async function splitRecord(record: SQSRecord): Promise<void> {
 async function splitUpload(upload: Upload): Promise<void> {
   const source = `s3://${upload.bucket}/${upload.key}`;
   if (upload.bucket !== env.VOXPIPE_BUCKET) throw new PermanentError(`${source}: notification from a bucket this splitter does not serve`);
+  const drop = dropFolder && !upload.jobId ? parseDropKey(upload.key) : undefined;
+  if (drop && dropFolder) return splitDrop(upload, drop, dropFolder);
   const jobId = uploadJobId(upload);
   const log = logger.createChild({ persistentKeys: { jobId, source } });
   const decision = await claimSource(store, jobId, source, { now: Date.now(), splitTimeoutMs: env.VOXPIPE_SPLIT_TIMEOUT_SECONDS * 1000 });
@@ -66,6 +84,39 @@ async function splitUpload(upload: Upload): Promise<void> {
     log.info('duplicate upload notification dropped', { decision });
     return;
   }
+  // Jobs of the job API carry the client's options (language, chunk length, …) in jobs/<id>/request.json.
+  const requested = upload.jobId ? (await readJobRequest(store, jobId))?.options : undefined;
+  await downloadAndSplit(upload, jobId, withRequestedOptions(options, requested), log);
+}
+
+/**
+ * An upload under `inbox/<profile>/…`: the profile and the object's metadata decide the options, the content
+ * decides the job (a duplicate drop is moved to `processed/` at once), and a job that fails here ends in `failed/`.
+ */
+async function splitDrop(upload: Upload, drop: DropRef, folder: { profiles: ProfilesConfig; area: DropArea }): Promise<void> {
+  const source = `s3://${upload.bucket}/${upload.key}`;
+  const log = logger.createChild({ persistentKeys: { source, profile: drop.profile } });
+  const admitted = await admitDrop(upload, drop, {
+    s3,
+    bucket: env.VOXPIPE_BUCKET,
+    store,
+    area: folder.area,
+    profiles: folder.profiles,
+    defaults: { provider: options.provider, model: options.model, chunkSeconds: options.chunkSeconds, timestamps: options.timestamps, language: options.language },
+    deployed: { provider: options.provider, model: options.model },
+    logger: portLogger(log),
+    now: Date.now(),
+    splitTimeoutMs: env.VOXPIPE_SPLIT_TIMEOUT_SECONDS * 1000,
+  });
+  if (!admitted) return;
+  const jobLog = log.createChild({ persistentKeys: { jobId: admitted.jobId } });
+  const manifest = await downloadAndSplit(upload, admitted.jobId, admitted.options, jobLog);
+  // Rejected input: the job failed with a reason (failJob); its source goes to failed/ now.
+  if (!manifest) await finalizeDropJob(admitted.jobId, { store, drop: folder.area, logger: portLogger(jobLog) });
+}
+
+async function downloadAndSplit(upload: Upload, jobId: string, jobOptions: JobOptions, log: typeof logger): Promise<JobManifest | undefined> {
+  const source = `s3://${upload.bucket}/${upload.key}`;
   const workDir = join(env.VOXPIPE_TMP_DIR, `voxpipe-${randomUUID()}`);
   // Named as uploaded: ffprobe/ffmpeg errors quote the path, and the user should recognise their file.
   const fileName = Buffer.byteLength(basename(upload.key)) <= 200 ? basename(upload.key) : `source${extname(upload.key)}`;
@@ -75,7 +126,7 @@ async function splitUpload(upload: Upload): Promise<void> {
     const started = Date.now();
     await store.getFile(upload.key, localPath);
     const manifest = await splitJob(
-      { jobId, source, name: basename(upload.key, extname(upload.key)), localPath, options },
+      { jobId, source, name: basename(upload.key, extname(upload.key)), localPath, options: jobOptions },
       { ...deps, logger: portLogger(log), workDir },
     );
     if (manifest) {
@@ -83,6 +134,7 @@ async function splitUpload(upload: Upload): Promise<void> {
       metrics.addMetric('Chunks', 'Count', manifest.pending.length);
       metrics.addMetric('SplitMilliseconds', 'Milliseconds', Date.now() - started);
     }
+    return manifest;
   } finally {
     // Ephemeral storage outlives the invocation: leave nothing for the next one.
     await rm(workDir, { recursive: true, force: true });

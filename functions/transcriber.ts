@@ -4,7 +4,7 @@
  * (see `deferOnRateLimit`) instead of failing deliveries.
  */
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { errorMessage, TransientError } from '../shared/core/errors.js';
@@ -16,6 +16,7 @@ import { transcribeChunk } from '../shared/stages/transcribe.js';
 import { aggregateHandoff, bucketStore, observability, portLogger, sqsClient, flushMetrics } from './lib/aws.js';
 import { parseEnv, TranscriberEnv } from './lib/env.js';
 import { jsonBody, processSqsBatch } from './lib/sqs-batch.js';
+import { readApiKeySecret } from './lib/api-key-secret.js';
 
 const env = parseEnv(TranscriberEnv);
 const { logger, metrics } = observability();
@@ -122,17 +123,6 @@ function transcriberOnce(): Promise<Transcriber> {
 
 /** The provider, with its key read from Secrets Manager once per container (never from the environment). */
 async function buildTranscriber(): Promise<Transcriber> {
-  const apiKey = env.VOXPIPE_API_KEY_SECRET_ARN ? await readApiKey(env.VOXPIPE_API_KEY_SECRET_ARN) : undefined;
+  const apiKey = env.VOXPIPE_API_KEY_SECRET_ARN ? await readApiKeySecret(new SecretsManagerClient({}), env.VOXPIPE_API_KEY_SECRET_ARN, 'provider API key') : undefined;
   return createTranscriber({ provider: env.VOXPIPE_PROVIDER, model: env.VOXPIPE_MODEL, baseUrl: env.VOXPIPE_BASE_URL, apiKey });
-}
-
-async function readApiKey(secretId: string): Promise<string> {
-  const res = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretId }));
-  const raw = res.SecretString?.trim() ?? '';
-  if (raw.startsWith('{')) {
-    const parsed = z.object({ apiKey: z.string().min(1) }).safeParse(JSON.parse(raw));
-    if (parsed.success) return parsed.data.apiKey;
-  }
-  if (!raw) throw new Error(`secret ${secretId} is empty: put the provider API key in it (aws secretsmanager put-secret-value)`);
-  return raw;
 }

@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { errorMessage } from '../shared/core/errors.js';
+import type { ProfilesConfig } from '../shared/core/profile-schema.js';
+import { profilesFromText } from '../shared/profiles.js';
 import type { VoxpipeStackProps } from './stacks/voxpipe-stack.js';
 
 /** Context values (`cdk deploy -c provider=mistral -c concurrency=32 …`), parsed once; bad values fail synth with their name. */
@@ -12,6 +16,28 @@ const Context = z.object({
   apiKeySecretName: z.string().min(1).optional(),
   alarmEmail: z.email().optional(),
   jobDeadlineHours: z.coerce.number().min(1).max(72).default(6),
+  /** Stack-wide webhook receiver; https only. */
+  webhookUrl: z.url({ protocol: /^https$/ }).optional(),
+  /** Secrets Manager secret with the whsec_ webhook signing key; turns webhooks on. */
+  webhookSecretName: z.string().min(1).optional(),
+  /** Deploy the enricher (translations, summaries, extraction, questions); implied by any of the options below. */
+  enrich: z.stringbool().optional(),
+  /** Default enrichments of inbox/ uploads: `-c translate=fr,de -c summary=true`. */
+  translate: z
+    .string()
+    .transform((v) => v.split(',').map((l) => l.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[a-z]{2}$/, 'comma-separated ISO 639-1 codes such as fr,de')).min(1))
+    .optional(),
+  summary: z.stringbool().optional(),
+  /** Chat endpoint of the enricher. @default the transcription provider's */
+  chatProvider: z.enum(['mistral', 'openrouter', 'openai-compatible', 'deepinfra']).optional(),
+  chatModel: z.string().min(1).optional(),
+  chatBaseUrl: z.url().optional(),
+  chatContextTokens: z.coerce.number().int().min(1000).max(10_000_000).optional(),
+  /** Secret with the chat API key when the chat provider is not the transcription provider. */
+  chatApiKeySecretName: z.string().min(1).optional(),
+  /** Drop-folder profiles (YAML or JSON), validated at synth and deployed in the splitter's configuration. */
+  profilesFile: z.string().min(1).optional(),
 });
 
 /** Stack props from CDK context; `get` is `app.node.tryGetContext`. */
@@ -22,5 +48,21 @@ export function stackPropsFromContext(get: (key: string) => unknown): Omit<Voxpi
     const problems = parsed.error.issues.map((i) => `-c ${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`invalid CDK context: ${problems}`);
   }
-  return parsed.data;
+  const { profilesFile, ...props } = parsed.data;
+  return profilesFile ? { ...props, profiles: readProfilesFile(profilesFile) } : props;
+}
+
+/** The profiles file named by `-c profilesFile=…`; a bad file fails synth naming the file and the field. */
+function readProfilesFile(path: string): ProfilesConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`invalid CDK context: -c profilesFile: cannot read ${path} (${errorMessage(err)})`);
+  }
+  try {
+    return profilesFromText(text, path);
+  } catch (err) {
+    throw new Error(`invalid CDK context: -c profilesFile: ${errorMessage(err)}`);
+  }
 }

@@ -108,8 +108,24 @@ export interface Notifier {
 
 export type JobEvent =
   | { readonly type: 'job.progress'; readonly jobId: string; readonly chunksDone: number; readonly chunksTotal: number }
-  | { readonly type: 'job.completed'; readonly jobId: string; readonly source: string; readonly resultKeys: readonly string[] }
+  | {
+      readonly type: 'job.completed';
+      readonly jobId: string;
+      readonly source: string;
+      readonly resultKeys: readonly string[];
+      /** Present when the job asked for translations, a summary, an extraction or a question (AWS: sent once they ran). */
+      readonly enrichment?: EnrichmentOutcome;
+    }
   | { readonly type: 'job.failed'; readonly jobId: string; readonly source: string; readonly reason: string; readonly resultKeys: readonly string[] };
+
+/**
+ * How a job's enrichments ended: `ok` (every part), `partial` (some failed), `failed` (none succeeded).
+ * `parts` is keyed `translation:<lang>`, `summary`, `extraction`, `answer`; a failed part carries its reason.
+ */
+export interface EnrichmentOutcome {
+  readonly status: 'ok' | 'partial' | 'failed';
+  readonly parts: Readonly<Record<string, { readonly status: 'ok' | 'failed'; readonly reason?: string }>>;
+}
 
 /** Time, injectable so tests can run backoff policies without sleeping. */
 export interface Clock {

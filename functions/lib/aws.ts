@@ -8,6 +8,9 @@ import { createEventBridgeNotifier } from '../../shared/adapters/eventbridge-not
 import { createS3Store } from '../../shared/adapters/s3-store.js';
 import { createSqsQueue } from '../../shared/adapters/sqs-queue.js';
 import type { BlobStore, Logger as PortLogger, Notifier, WorkQueue } from '../../shared/ports.js';
+import { parseEnv } from './env.js';
+import { WebhookProducerEnv } from './webhook-env.js';
+import { createWebhookQueueNotifier, fanOutNotifier, sqsWebhookQueue } from './webhook-queue.js';
 
 /**
  * The AWS clients and adapters of one Lambda container, built once at module scope.
@@ -30,9 +33,22 @@ export function bucketStore(env: { VOXPIPE_BUCKET: string; VOXPIPE_S3_ENDPOINT?:
   return createS3Store({ client: s3Client(env), bucket: env.VOXPIPE_BUCKET });
 }
 
-export function eventBridgeNotifier(env: { VOXPIPE_EVENT_BUS_NAME: string }): Notifier {
-  return createEventBridgeNotifier({ client: new EventBridgeClient({ requestHandler: TIMEOUTS }), eventBusName: env.VOXPIPE_EVENT_BUS_NAME });
+/**
+ * Where a handler's job events go: the EventBridge bus and, when the stack has webhooks
+ * (`VOXPIPE_WEBHOOK_QUEUE_URL`, set by the `Webhooks` construct), the webhook queue. The queue send goes
+ * first (the SDK retries it 3×), so a failing send fails the record before EventBridge has the event.
+ * Known gap, shared with EventBridge: the status is written before the events, so a redelivered hand-off
+ * that finds the job finished publishes nothing; `voxpipe webhooks replay` covers that case.
+ */
+export function jobNotifier(env: { VOXPIPE_EVENT_BUS_NAME: string }, processEnv: NodeJS.ProcessEnv = process.env): Notifier {
+  const bus = createEventBridgeNotifier({ client: new EventBridgeClient({ requestHandler: TIMEOUTS }), eventBusName: env.VOXPIPE_EVENT_BUS_NAME });
+  const { VOXPIPE_WEBHOOK_QUEUE_URL: webhookQueueUrl } = parseEnv(WebhookProducerEnv, processEnv);
+  if (!webhookQueueUrl) return bus;
+  return fanOutNotifier([createWebhookQueueNotifier(sqsWebhookQueue(sqsClient(), webhookQueueUrl)), bus]);
 }
+
+/** The job notifier under its first name (EventBridge, plus webhooks when configured); see `jobNotifier`. */
+export const eventBridgeNotifier = jobNotifier;
 
 /** The fan-in hand-off: one `{ jobId }` message on the aggregate queue. */
 export function aggregateHandoff(client: SQSClient, queueUrl: string): (jobId: string) => Promise<void> {

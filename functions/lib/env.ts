@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EnvSchema } from '../../shared/config.js';
+import { CHAT_PROVIDERS } from '../../shared/providers/chat-models.js';
 import { ConfigError } from '../../shared/core/errors.js';
 
 /** Variables every handler reads. Provider settings reuse the CLI's definitions (`shared/config.ts`). */
@@ -29,6 +30,15 @@ export const SplitterEnv = BaseEnv.extend({
   VOXPIPE_FFPROBE: z.string().optional(),
   /** Scratch space for the download and the working copy. */
   VOXPIPE_TMP_DIR: z.string().default('/tmp'),
+  /** The drop-folder profiles file as JSON (validated at synth and again at cold start); unset: no drop folder. */
+  VOXPIPE_PROFILES: z.string().min(2).optional(),
+  /** Stack default enrichments of inbox/ uploads (`-c translate=fr,de -c summary=true`). */
+  VOXPIPE_TRANSLATE: z
+    .string()
+    .optional()
+    .transform((v) => v?.split(',').map((l) => l.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[a-z]{2}$/, 'comma-separated ISO 639-1 codes such as fr,de')).optional()),
+  VOXPIPE_SUMMARY: z.stringbool().default(false),
 });
 
 /** The transcriber: provider, key location, fan-in hand-off, per-call limits. */
@@ -52,6 +62,26 @@ export const TranscriberEnv = BaseEnv.extend({
 
 /** Aggregator, DLQ consumer and sweeper. */
 export const AggregatorEnv = BaseEnv.extend({ VOXPIPE_EVENT_BUS_NAME: z.string().min(1) });
+
+/** Where the aggregator hands jobs that asked for enrichments; unset: the stack has no enricher. */
+export const EnrichHandoffEnv = z.object({ VOXPIPE_ENRICH_QUEUE_URL: z.url().optional() });
+
+/** The enricher: chat endpoint, key location, per-call limits, its queue's receive budget. */
+export const EnricherEnv = AggregatorEnv.extend({
+  VOXPIPE_CHAT_PROVIDER: z.enum(CHAT_PROVIDERS),
+  VOXPIPE_CHAT_MODEL: EnvSchema.shape.VOXPIPE_CHAT_MODEL,
+  VOXPIPE_CHAT_BASE_URL: EnvSchema.shape.VOXPIPE_CHAT_BASE_URL,
+  VOXPIPE_CHAT_CONTEXT_TOKENS: EnvSchema.shape.VOXPIPE_CHAT_CONTEXT_TOKENS,
+  /** Secrets Manager secret (ARN or name) with the chat API key (plain string, or JSON with an `apiKey` field). */
+  VOXPIPE_CHAT_API_KEY_SECRET_ARN: z.string().min(1).optional(),
+  /** Chat calls in flight at once in one container (translation batches run in parallel). */
+  VOXPIPE_CHAT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  VOXPIPE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(4),
+  VOXPIPE_ATTEMPT_TIMEOUT_SECONDS: z.coerce.number().min(1).max(900).default(120),
+  VOXPIPE_MAX_INLINE_WAIT_SECONDS: z.coerce.number().min(0).max(300).default(30),
+  /** The enrich queue's maxReceiveCount: the last receive completes the job with the enrichments failed. */
+  VOXPIPE_ENRICH_MAX_RECEIVES: z.coerce.number().int().min(1).max(100).default(3),
+});
 
 export const DlqConsumerEnv = AggregatorEnv.extend({
   VOXPIPE_AGGREGATE_QUEUE_URL: z.url(),

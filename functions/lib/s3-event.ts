@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { uploadKeyJobId } from '../../shared/api/records.js';
 
 const S3Record = z.object({
   eventName: z.string(),
@@ -20,6 +21,15 @@ const S3Notification = z.union([
   z.object({ Event: z.literal('s3:TestEvent') }).transform(() => ({ Records: [] })),
 ]);
 
+/**
+ * A job the job API starts directly (an `{ s3Key }` source, or a retry): the object and the API's job id.
+ * Sent to the split queue by `functions/api.ts`; the splitter treats it like a notification of that object.
+ */
+export const StartJobMessage = z.object({
+  startJob: z.object({ bucket: z.string().min(1), key: z.string().min(1), jobId: z.string().regex(/^[a-z0-9][a-z0-9-]{7,63}$/) }),
+});
+export type StartJobMessage = z.infer<typeof StartJobMessage>;
+
 /** One uploaded object, key decoded. */
 export interface Upload {
   readonly bucket: string;
@@ -28,10 +38,14 @@ export interface Upload {
   /** Version id when the bucket is versioned, else the ETag: what makes this upload distinct. */
   readonly version: string;
   readonly size?: number;
+  /** Set for jobs of the job API (`uploads/<jobId>/…` keys and start-job messages): the id the API handed out. */
+  readonly jobId?: string;
 }
 
 /** Uploads in an S3 notification body (created-object events only). Throws on any other shape. */
 export function uploadsOf(body: unknown): Upload[] {
+  const start = StartJobMessage.safeParse(body);
+  if (start.success) return [{ ...start.data.startJob, version: '' }];
   return S3Notification.parse(body)
     .Records.filter((r) => r.eventName.startsWith('ObjectCreated:'))
     .map((r) => ({
@@ -39,7 +53,11 @@ export function uploadsOf(body: unknown): Upload[] {
       key: decodeS3Key(r.s3.object.key),
       version: r.s3.object.versionId ?? r.s3.object.eTag ?? '',
       size: r.s3.object.size,
-    }));
+    }))
+    .map((u) => {
+      const jobId = uploadKeyJobId(u.key);
+      return jobId ? { ...u, jobId } : u;
+    });
 }
 
 /** S3 event keys are URL-encoded with `+` for spaces (form encoding): `my+talk%C3%A9.mp3` → `my talké.mp3`. */
@@ -52,7 +70,9 @@ export function decodeS3Key(key: string): string {
  * notification of the same object maps to the same job; a new upload to the same key does not.
  * Unlike the CLI's job id, the options are not part of it: on AWS they are fixed per deployment, and the
  * DLQ consumer must derive the id of a dead split message from the notification alone.
+ * Jobs of the job API keep the id the API handed out (one upload URL or start message per job).
  */
 export function uploadJobId(upload: Upload): string {
+  if (upload.jobId) return upload.jobId;
   return createHash('sha256').update(`${upload.bucket}\n${upload.key}\n${upload.version}`).digest('hex').slice(0, 20);
 }

@@ -7,6 +7,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { FfmpegLayer } from './ffmpeg-layer.js';
+import type { ProfilesConfig } from '../../shared/core/profile-schema.js';
 import { createHandler } from './handler.js';
 import type { WorkQueue } from './queues.js';
 
@@ -47,7 +48,17 @@ export interface SplitterProps {
    * @default Architecture.X86_64
    */
   readonly architecture?: Architecture;
+  /**
+   * Drop-folder profiles: uploads under `inbox/<profile>/…` run with that profile's settings. Deployed as the
+   * `VOXPIPE_PROFILES` environment variable (JSON), so a change is a function update, with no extra runtime
+   * read, and the handler validates it again at cold start. Lambda's 4 KB environment limit bounds its size.
+   * @default no drop folder (every `inbox/` upload runs with the stack's settings)
+   */
+  readonly profiles?: ProfilesConfig;
 }
+
+/** Bytes of serialized profiles the splitter's environment can hold next to its other variables. */
+export const MAX_PROFILES_BYTES = 3072;
 
 /**
  * The split stage on Lambda: consumes S3 upload notifications, downloads the upload to ephemeral storage,
@@ -84,6 +95,7 @@ export class Splitter extends Construct {
         VOXPIPE_SPLIT_TIMEOUT_SECONDS: String(SPLITTER_TIMEOUT.toSeconds()),
         VOXPIPE_FFMPEG: FfmpegLayer.ffmpegPath,
         VOXPIPE_FFPROBE: FfmpegLayer.ffprobePath,
+        ...(props.profiles ? { VOXPIPE_PROFILES: serializeProfiles(props.profiles) } : {}),
       },
     });
     props.bucket.grantReadWrite(this.fn);
@@ -94,4 +106,16 @@ export class Splitter extends Construct {
       new SqsEventSource(props.splitQueue.queue, { batchSize: 1, reportBatchItemFailures: true, maxConcurrency: 10 }),
     );
   }
+}
+
+/** Profiles as the splitter reads them (`profilesFromText`); fails synth when they do not fit the environment. */
+function serializeProfiles(profiles: ProfilesConfig): string {
+  const json = JSON.stringify({ version: 1, profiles: profiles.profiles });
+  const bytes = Buffer.byteLength(json);
+  if (bytes > MAX_PROFILES_BYTES) {
+    throw new Error(
+      `profilesFile: ${bytes} bytes of profiles as JSON, more than the ${MAX_PROFILES_BYTES} the splitter's environment holds; shorten the profiles (extract schemas are the usual culprit)`,
+    );
+  }
+  return json;
 }

@@ -5,12 +5,37 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { Aggregator } from '../constructs/aggregator.js';
+import { Api } from '../constructs/api.js';
+import { Enricher } from '../constructs/enricher.js';
 import { FailureHandling } from '../constructs/failure-handling.js';
 import { Ingest } from '../constructs/ingest.js';
 import { Monitoring } from '../constructs/monitoring.js';
 import { Notifications } from '../constructs/notifications.js';
 import { SPLITTER_TIMEOUT, Splitter } from '../constructs/splitter.js';
 import { TranscriberStage } from '../constructs/transcriber.js';
+import type { ProfilesConfig } from '../../shared/core/profile-schema.js';
+import { WEBHOOK_SECRET_PREFIX, WebhookTarget } from '../../shared/core/webhook-target.js';
+
+/**
+ * The stack has one transcriber (one provider, one model, one API key): a profile that names another fails
+ * synth here, naming the profile, instead of failing every file dropped into it.
+ */
+function checkProfiles(profiles: ProfilesConfig, provider: string, model: string): ProfilesConfig {
+  for (const [name, p] of Object.entries(profiles.profiles)) {
+    if ((p.provider && p.provider !== provider) || (p.model && p.model !== model)) {
+      throw new Error(
+        `profilesFile: profile "${name}" asks for ${p.provider ?? provider} ${p.model ?? model}, but this stack transcribes with ${provider} ${model}; remove provider/model from the profile or deploy another stack with -c provider/-c model`,
+      );
+    }
+    if (p.webhook && !WebhookTarget.safeParse({ url: p.webhook.url, secretName: p.webhook.secretRef }).success) {
+      throw new Error(
+        `profilesFile: profile "${name}": webhook.secretRef on AWS is the name of a Secrets Manager secret under ${WEBHOOK_SECRET_PREFIX} (the only secrets the webhook function may read), got "${p.webhook.secretRef}"`,
+      );
+    }
+  }
+  return profiles;
+}
+import { Webhooks } from '../constructs/webhooks.js';
 
 export interface VoxpipeStackProps extends StackProps {
   /** Speech-to-text provider id (`mistral`, `openrouter`, `openai-compatible`, `deepinfra`). @default 'mistral' */
@@ -33,6 +58,42 @@ export interface VoxpipeStackProps extends StackProps {
   readonly jobDeadline?: Duration;
   /** Removal policy of the buckets. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Name of an existing Secrets Manager secret with the `whsec_…` webhook signing key. Setting it turns
+   * signed webhooks on (`Webhooks` construct). @default no webhooks
+   */
+  readonly webhookSecretName?: string;
+  /** Stack-wide webhook receiver (https); jobs override it with `jobs/<jobId>/webhook.json`. Needs `webhookSecretName`. @default none */
+  readonly webhookUrl?: string;
+  /**
+   * Deploy the enricher: jobs whose options ask for translations, a summary, an extraction or a question get
+   * them after aggregation. Implied by `translate`, `summary` or any `chat*` prop. @default false
+   */
+  readonly enrich?: boolean;
+  /** Languages every inbox/ upload is translated into (drop-folder profiles and the job API choose their own). @default none */
+  readonly translate?: readonly string[];
+  /** Summarise every inbox/ upload. @default false */
+  readonly summary?: boolean;
+  /** Chat vendor of the enricher. @default the transcription `provider` */
+  readonly chatProvider?: string;
+  /** Chat model id. @default the vendor's Voxtral chat model */
+  readonly chatModel?: string;
+  /** Chat API root. @default the vendor's public endpoint */
+  readonly chatBaseUrl?: string;
+  /** The chat model's context window in tokens. @default 32 768 */
+  readonly chatContextTokens?: number;
+  /**
+   * Name of the secret with the chat API key; required when `chatProvider` differs from `provider` (except a
+   * self-hosted `openai-compatible` server without a key). @default the provider key secret
+   */
+  readonly chatApiKeySecretName?: string;
+  /**
+   * Drop-folder profiles (`-c profilesFile=profiles.yaml`): `inbox/<profile>/…` runs with the profile's
+   * settings, results are copied to `results/<profile>/…` and the source moves to `processed/` or `failed/`.
+   * A profile's `retentionDays` becomes lifecycle rules on its `results/`, `processed/` and `failed/` prefixes.
+   * @default no drop folder
+   */
+  readonly profiles?: ProfilesConfig;
 }
 
 /** voxpipe on AWS: S3 inbox → splitter → SQS → transcribers → aggregate queue → aggregator → EventBridge. */
@@ -45,9 +106,18 @@ export class VoxpipeStack extends Stack {
   readonly notifications: Notifications;
   readonly monitoring: Monitoring;
   readonly apiKeySecret: ISecret;
+  /** The job API (HTTP API + Lambda, api/openapi.yaml). */
+  readonly api: Api;
+  /** Present when `webhookSecretName` is set. */
+  readonly webhooks?: Webhooks;
+  /** Present when enrichments are deployed (`enrich`, `translate`, `summary` or a `chat*` prop). */
+  readonly enricher?: Enricher;
 
   constructor(scope: Construct, id: string, props: VoxpipeStackProps = {}) {
     super(scope, id, props);
+    if (props.webhookUrl && !props.webhookSecretName) {
+      throw new Error('webhookUrl needs webhookSecretName: the Secrets Manager secret holding the whsec_… signing key');
+    }
     const provider = props.provider ?? 'mistral';
     const model = props.model ?? 'voxtral-mini-latest';
 
@@ -81,7 +151,9 @@ export class VoxpipeStack extends Stack {
       model,
       chunkSeconds: props.chunkSeconds,
       concurrency: this.transcriber.maxConcurrency,
+      profiles: props.profiles && checkProfiles(props.profiles, provider, model),
     });
+    if (props.profiles) this.addProfileRetention(props.profiles);
     this.failures = new FailureHandling(this, 'Failures', {
       bucket,
       eventBus,
@@ -91,24 +163,111 @@ export class VoxpipeStack extends Stack {
       deadLetterQueues: [this.ingest.splitQueue, this.transcriber.workQueue, this.aggregator.queue].map((q) => q.deadLetterQueue),
       jobDeadline: props.jobDeadline,
     });
+    this.api = new Api(this, 'Api', { bucket, splitQueue: this.ingest.splitQueue.queue });
+    this.enricher = this.createEnricher(props, provider);
+    this.webhooks = this.createWebhooks(props);
+    if (this.webhooks && this.enricher) this.webhooks.addProducer(this.enricher.fn);
     this.monitoring = new Monitoring(this, 'Monitoring', {
-      queues: { Split: this.ingest.splitQueue, Work: this.transcriber.workQueue, Aggregate: this.aggregator.queue },
+      queues: {
+        Split: this.ingest.splitQueue,
+        Work: this.transcriber.workQueue,
+        Aggregate: this.aggregator.queue,
+        ...(this.webhooks ? { Webhook: this.webhooks.queue } : {}),
+        ...(this.enricher ? { Enrich: this.enricher.queue } : {}),
+      },
       functions: {
         Splitter: this.splitter.fn,
         Transcriber: this.transcriber.fn,
         Aggregator: this.aggregator.fn,
         DlqConsumer: this.failures.dlqConsumer,
         Sweeper: this.failures.sweeper,
+        ...(this.webhooks ? { Webhooks: this.webhooks.fn } : {}),
+        ...(this.enricher ? { Enricher: this.enricher.fn } : {}),
       },
       alarmEmail: props.alarmEmail,
     });
 
-    new CfnOutput(this, 'BucketName', { value: bucket.bucketName, description: 'Upload audio to s3://<bucket>/inbox/; results appear under results/<jobId>/' });
+    new CfnOutput(this, 'BucketName', {
+      value: bucket.bucketName,
+      description: props.profiles
+        ? 'Upload audio to s3://<bucket>/inbox/<profile>/; results appear under results/<profile>/ and results/<jobId>/'
+        : 'Upload audio to s3://<bucket>/inbox/; results appear under results/<jobId>/',
+    });
     new CfnOutput(this, 'EventBusName', { value: eventBus.eventBusName });
     new CfnOutput(this, 'ApiKeySecretArn', { value: this.apiKeySecret.secretArn });
     new CfnOutput(this, 'WorkDeadLetterQueueUrl', { value: this.transcriber.workQueue.deadLetterQueue.queueUrl });
+    if (this.webhooks) new CfnOutput(this, 'WebhookQueueUrl', { value: this.webhooks.queue.queue.queueUrl });
 
     this.acknowledgeNagFindings();
+  }
+
+  /**
+   * The enricher, when enrichments are deployed. The chat key is the provider key secret when the chat vendor
+   * is the transcription vendor, else the secret named by `chatApiKeySecretName`; never a plaintext value.
+   * Stack defaults (`translate`, `summary`) go to the splitter, which writes them into each inbox/ job's options.
+   */
+  private createEnricher(props: VoxpipeStackProps, provider: string): Enricher | undefined {
+    const chatProvider = props.chatProvider ?? provider;
+    const wanted = props.enrich || props.translate?.length || props.summary || props.chatProvider || props.chatModel || props.chatBaseUrl || props.chatApiKeySecretName;
+    if (!wanted) return undefined;
+    let chatApiKeySecret: ISecret | undefined = this.apiKeySecret;
+    if (props.chatApiKeySecretName) chatApiKeySecret = Secret.fromSecretNameV2(this, 'ChatApiKey', props.chatApiKeySecretName);
+    else if (chatProvider !== provider) {
+      if (chatProvider !== 'openai-compatible') {
+        throw new Error(`chatProvider ${chatProvider} is not the transcription provider ${provider}: set chatApiKeySecretName to the secret holding its API key`);
+      }
+      chatApiKeySecret = undefined; // a self-hosted server without a key
+    }
+    const enricher = new Enricher(this, 'Enricher', {
+      bucket: this.ingest.bucket,
+      eventBus: this.notifications.eventBus,
+      aggregator: this.aggregator.fn,
+      chatProvider,
+      chatModel: props.chatModel,
+      chatBaseUrl: props.chatBaseUrl,
+      chatContextTokens: props.chatContextTokens,
+      chatApiKeySecret,
+    });
+    if (props.translate?.length) this.splitter.fn.addEnvironment('VOXPIPE_TRANSLATE', props.translate.join(','));
+    if (props.summary) this.splitter.fn.addEnvironment('VOXPIPE_SUMMARY', 'true');
+    if (props.chatApiKeySecretName) {
+      Validations.of(enricher).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${props.chatApiKeySecretName}-??????]`,
+        reason: 'The chat API key secret is referenced by name (-c chatApiKeySecretName); Secrets Manager appends a random 6-character suffix, so the grant must match it.',
+      });
+    }
+    return enricher;
+  }
+
+  /** Signed webhooks, when a signing secret is configured; every function that raises job events becomes a producer. */
+  private createWebhooks(props: VoxpipeStackProps): Webhooks | undefined {
+    if (!props.webhookSecretName) return undefined;
+    const webhooks = new Webhooks(this, 'Webhooks', {
+      bucket: this.ingest.bucket,
+      signingSecret: Secret.fromSecretNameV2(this, 'WebhookSecret', props.webhookSecretName),
+      defaultUrl: props.webhookUrl,
+    });
+    for (const fn of [this.splitter.fn, this.aggregator.fn, this.failures.dlqConsumer, this.failures.sweeper]) webhooks.addProducer(fn);
+    Validations.of(webhooks).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:voxpipe/webhooks/*-??????]`,
+      reason: 'Per-job webhook signing secrets (webhook.json "secretName") are created per receiver after deploy; the function may read only those under voxpipe/webhooks/.',
+    });
+    return webhooks;
+  }
+
+  /** Per profile with `retentionDays`: its results, processed and failed drops expire (current and old versions). */
+  private addProfileRetention(profiles: ProfilesConfig): void {
+    for (const [name, profile] of Object.entries(profiles.profiles)) {
+      if (!profile.retentionDays) continue;
+      for (const root of ['results', 'processed', 'failed']) {
+        this.ingest.bucket.addLifecycleRule({
+          id: `drop-${root}-${name}`,
+          prefix: `${root}/${name}/`,
+          expiration: Duration.days(profile.retentionDays),
+          noncurrentVersionExpiration: Duration.days(1),
+        });
+      }
+    }
   }
 
   private resolveApiKeySecret(props: VoxpipeStackProps, provider: string): ISecret {

@@ -1,5 +1,5 @@
 import { NotFoundError } from '../core/errors.js';
-import { type DropOutcome, type DropReason, type DropRef, type DropRoots, dropKeys } from '../core/profile-paths.js';
+import { type DropOutcome, type DropReason, type DropRef, type DropRoots, dropKeys, SIDECAR_SUFFIX } from '../core/profile-paths.js';
 import type { DropArea, Logger } from '../ports.js';
 
 /** How a dropped file's job ended, and what to publish. */
@@ -47,7 +47,7 @@ export async function finalizeSource(input: FinalizeSourceInput, deps: { readonl
     ...(input.retentionDays ? { retentionDays: input.retentionDays } : {}),
   };
   await deps.drop.put(keys.reason(outcome), `${JSON.stringify(reason, null, 2)}\n`);
-  await moveIfPresent(deps.drop, keys.sidecar, `${keys.moved(outcome)}.voxpipe.json`);
+  await moveIfPresent(deps.drop, keys.sidecar, `${keys.moved(outcome)}${SIDECAR_SUFFIX}`);
   const moved = await moveIfPresent(deps.drop, keys.source, keys.moved(outcome));
   deps.logger.info('drop finalized', { source: keys.source, status: input.status, movedTo: keys.moved(outcome), moved, jobId: input.jobId });
   return reason;

@@ -2,8 +2,13 @@
  * A conformance double for S3 conditional writes, in front of s3rver (which ignores `If-None-Match`).
  * PutObject and CompleteMultipartUpload carrying `If-None-Match: *` are checked and applied under a
  * per-key lock: 412 PreconditionFailed (S3's XML error) when the key exists, else forwarded. Everything
- * else is piped through untouched. With it the S3 adapter's conditional path runs over real HTTP:
+ * else is piped through, with whole-object GETs and PUTs of one key ordered (S3 puts are atomic; s3rver's
+ * in-place writes are not). With it the S3 adapter's conditional path runs over real HTTP:
  * the SDK parses a real 412, the adapter turns it into `AlreadyExistsError`.
+ *
+ * It also fixes one s3rver decoding bug on the way through: S3 percent-decodes `x-amz-copy-source` fully
+ * (`%2B` is `+`), s3rver only with `decodeURI` (which leaves `%2B`, `%2F`, … encoded), so a CopyObject of a key
+ * with `+` fails there. The header is re-encoded into the form both decode to the same key.
  */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,7 +29,7 @@ export async function startConditionalS3Proxy(upstream: string): Promise<Conditi
   const forward = (req: IncomingMessage, res: ServerResponse, body?: Buffer): Promise<void> =>
     new Promise((resolve) => {
       const up = request(
-        { hostname: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+        { hostname: target.hostname, port: target.port, path: req.url, method: req.method, headers: withS3rverCopySource(req.headers) },
         (upRes) => {
           res.writeHead(upRes.statusCode ?? 502, upRes.headers);
           upRes.pipe(res);
@@ -55,6 +60,19 @@ export async function startConditionalS3Proxy(upstream: string): Promise<Conditi
       req.headers['if-none-match'] === '*' &&
       ((req.method === 'PUT' && !url.searchParams.has('partNumber')) || (req.method === 'POST' && url.searchParams.has('uploadId')));
     if (!conditional) {
+      const objectKey = url.pathname.split('/').filter(Boolean).length >= 2 ? url.pathname : undefined;
+      const wholePut = req.method === 'PUT' && !url.searchParams.has('partNumber') && !url.searchParams.has('uploadId');
+      if (objectKey && (wholePut || req.method === 'GET')) {
+        // s3rver overwrites a file in place, so a GET racing a PUT can read a partial (even empty) object.
+        // S3 puts are atomic: order whole-object GETs and PUTs of one key, as the conditional path does.
+        const previous = locks.get(objectKey) ?? Promise.resolve();
+        const bodyRead = wholePut ? readAll(req) : Promise.resolve(undefined);
+        const current = previous.then(async () => forward(req, res, await bodyRead)).catch((err) => {
+          if (!res.headersSent) res.writeHead(500).end(String(err));
+        });
+        locks.set(objectKey, current);
+        return;
+      }
       void forward(req, res);
       return;
     }
@@ -98,4 +116,20 @@ export async function startConditionalS3Proxy(upstream: string): Promise<Conditi
         server.close(() => resolve());
       }),
   };
+}
+
+/** `x-amz-copy-source` as S3 reads it (fully percent-decoded), re-encoded so s3rver's `decodeURI` yields the same key. */
+function withS3rverCopySource(headers: IncomingMessage['headers']): IncomingMessage['headers'] {
+  const source = headers['x-amz-copy-source'];
+  if (typeof source !== 'string') return headers;
+  return { ...headers, 'x-amz-copy-source': encodeURI(decodeURIComponent(source)) };
+}
+
+function readAll(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
 }

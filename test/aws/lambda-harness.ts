@@ -1,10 +1,11 @@
 /**
  * Runs the real Lambda handlers (functions/*.ts) in-process against emulated AWS over real HTTP:
  * - S3: s3rver behind the conditional-write double (the fan-in claim needs `If-None-Match`);
- * - SQS: local-aws-sqs with the stack's queue topology (split, work, aggregate; each with a DLQ and a
+ * - SQS: local-aws-sqs with the stack's queue topology (split, work, aggregate, enrich; each with a DLQ and a
  *   redrive policy), consumed by `startEventSourceMapping` pollers like Lambda's event source mappings;
  * - EventBridge + Secrets Manager: a JSON-protocol double;
- * - the model: a provider double speaking Mistral's protocol, decoding the tone-language audio.
+ * - the model: a provider double speaking Mistral's protocol, decoding the tone-language audio;
+ * - chat (the enricher): whatever `VOXPIPE_CHAT_BASE_URL` in `env` points at (a chat double), same key secret.
  * An upload is a PutObject plus the S3 notification S3 would put on the split queue (key URL-encoded).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -54,9 +55,9 @@ export interface Deployment {
   readonly store: BlobStore;
   readonly double: ProviderDouble;
   readonly events: readonly RecordedEvent[];
-  readonly mappings: Readonly<Record<'split' | 'work' | 'aggregate' | 'dlq', EventSourceMapping>>;
+  readonly mappings: Readonly<Record<'split' | 'work' | 'aggregate' | 'enrich' | 'dlq', EventSourceMapping>>;
   /** PutObject + its S3 notification; returns the job id the splitter will use and the notification body. */
-  upload(key: string, file: string): Promise<{ jobId: string; notification: string }>;
+  upload(key: string, file: string, opts?: { metadata?: Record<string, string> }): Promise<{ jobId: string; notification: string }>;
   /** Deliver a notification again (S3 notifications are at-least-once). */
   notify(notification: string): Promise<void>;
   /** Resolves with the job's first terminal event (`voxpipe.job.completed` / `voxpipe.job.failed`). */
@@ -88,6 +89,7 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
   const split = await queueWithDlq(sqs, 'split', visibility, 3);
   const work = await queueWithDlq(sqs, 'work', visibility, opts.workMaxReceives ?? 3);
   const aggregate = await queueWithDlq(sqs, 'aggregate', visibility, 3);
+  const enrich = await queueWithDlq(sqs, 'enrich', visibility, 3);
 
   const env: Record<string, string> = {
     AWS_REGION: FAKE_AWS.region,
@@ -104,6 +106,7 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
     VOXPIPE_BUCKET: BUCKET,
     VOXPIPE_S3_ENDPOINT: proxy.endpoint,
     VOXPIPE_WORK_QUEUE_URL: work.url,
+    VOXPIPE_SPLIT_QUEUE_URL: split.url,
     VOXPIPE_AGGREGATE_QUEUE_URL: aggregate.url,
     VOXPIPE_EVENT_BUS_NAME: 'voxpipe',
     VOXPIPE_PROVIDER: 'mistral',
@@ -117,6 +120,10 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
     VOXPIPE_RETRY_BASE_SECONDS: '1',
     VOXPIPE_TMP_DIR: scratch,
     VOXPIPE_JOB_DEADLINE_MINUTES: '60',
+    VOXPIPE_ENRICH_QUEUE_URL: enrich.url,
+    VOXPIPE_ENRICH_MAX_RECEIVES: '3',
+    VOXPIPE_CHAT_PROVIDER: 'mistral',
+    VOXPIPE_CHAT_API_KEY_SECRET_ARN: SECRET_ARN,
     ...opts.env,
   };
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
@@ -129,6 +136,7 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
   const aggregator = (await import('../../functions/aggregator.js')).handler as SqsHandler;
   const dlqConsumer = (await import('../../functions/dlq-consumer.js')).handler as SqsHandler;
   const sweeper = (await import('../../functions/sweeper.js')).handler;
+  const enricher = (await import('../../functions/enricher.js')).handler as SqsHandler;
 
   const esm = (q: { url: string; arn: string }, handler: SqsHandler, batchSize: number, maxConcurrency: number) =>
     startEventSourceMapping({ client: sqs, queueUrl: q.url, queueArn: q.arn, handler, batchSize, maxConcurrency });
@@ -137,6 +145,7 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
     split: esm(split, splitter, 1, 2),
     work: esm(work, transcriber, opts.batchSize ?? 2, opts.concurrency ?? 4),
     aggregate: esm(aggregate, aggregator, 1, 2),
+    enrich: esm(enrich, enricher, 1, 2),
     dlq: {
       stats: dlqMappings[1]!.stats,
       get idle() {
@@ -145,7 +154,7 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
       stop: async () => void (await Promise.all(dlqMappings.map((m) => m.stop()))),
     },
   };
-  const all = [mappings.split, mappings.work, mappings.aggregate, ...dlqMappings];
+  const all = [mappings.split, mappings.work, mappings.aggregate, mappings.enrich, ...dlqMappings];
 
   const terminalEvents = (jobId: string) =>
     json.events.filter((e) => e.detail.jobId === jobId && (e.detailType === 'voxpipe.job.completed' || e.detailType === 'voxpipe.job.failed'));
@@ -155,8 +164,8 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
     double,
     events: json.events,
     mappings,
-    async upload(key, file) {
-      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: await readFile(file) }));
+    async upload(key, file, uploadOpts = {}) {
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: await readFile(file), Metadata: uploadOpts.metadata }));
       const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
       const eTag = (head.ETag ?? '').replace(/"/g, '');
       const notification = s3Notification(BUCKET, key, eTag, head.ContentLength ?? 0);

@@ -33,7 +33,7 @@ beforeAll(() => {
   template = Template.fromStack(stack);
   synthSeconds = (performance.now() - started) / 1000;
   resources = template.toJSON().Resources as Resources;
-  console.log(`synth (5 bundles + ffmpeg layer): ${synthSeconds.toFixed(1)} s`);
+  console.log(`synth (6 bundles + ffmpeg layer): ${synthSeconds.toFixed(1)} s`);
 });
 
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
@@ -112,6 +112,8 @@ describe('template', () => {
       NotificationConfiguration: {
         QueueConfigurations: [
           Match.objectLike({ Events: ['s3:ObjectCreated:*'], Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'inbox/' }] } } }),
+          // Job API uploads (presigned PUTs to uploads/<jobId>/…) take the same path.
+          Match.objectLike({ Events: ['s3:ObjectCreated:*'], Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'uploads/' }] } } }),
         ],
       },
     });
@@ -132,7 +134,7 @@ describe('template', () => {
   it('runs every handler on nodejs22.x with JSON logs and Powertools settings', () => {
     const voxpipeFns = ofType('AWS::Lambda::Function').filter(([, f]) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME);
     expect(voxpipeFns.map(([, f]) => f.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME).sort()).toEqual(
-      ['voxpipe-aggregator', 'voxpipe-dlq-consumer', 'voxpipe-splitter', 'voxpipe-sweeper', 'voxpipe-transcriber'],
+      ['voxpipe-aggregator', 'voxpipe-api', 'voxpipe-dlq-consumer', 'voxpipe-splitter', 'voxpipe-sweeper', 'voxpipe-transcriber'],
     );
     for (const [, f] of voxpipeFns) {
       expect(f.Properties.Runtime).toBe('nodejs22.x');
@@ -148,6 +150,35 @@ describe('template', () => {
     expect(alarms.filter((a) => a.MetricName === 'ApproximateAgeOfOldestMessage')).toHaveLength(3);
     for (const a of alarms) expect(a.AlarmActions).toHaveLength(1);
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+});
+
+describe('job API', () => {
+  it('serves /jobs routes from one Lambda integration on a throttled, access-logged $default stage', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey).sort();
+    expect(routes).toEqual(['GET /jobs', 'GET /jobs/{jobId}', 'POST /jobs', 'POST /jobs/{jobId}/retry']);
+    const integrations = ofType('AWS::ApiGatewayV2::Integration');
+    expect(integrations).toHaveLength(1);
+    expect(integrations[0]![1].Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: Match.objectLike({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 }),
+      AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
+    });
+  });
+
+  it('gives the API function the bucket and the split queue, and no provider key', () => {
+    const fnId = stack.getLogicalId(stack.api.fn.node.defaultChild as any);
+    const vars = resources[fnId]!.Properties.Environment.Variables;
+    expect(Object.keys(vars)).toEqual(expect.arrayContaining(['VOXPIPE_BUCKET', 'VOXPIPE_SPLIT_QUEUE_URL', 'VOXPIPE_LINK_TTL_SECONDS']));
+    expect(Object.keys(vars).some((k) => /SECRET|API_KEY/.test(k))).toBe(false);
+    const policies = ofType('AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties.Roles).includes(refId(resources[fnId]!.Properties.Role) ?? '§'));
+    const actions = policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement.flatMap((st: any) => [st.Action].flat()));
+    expect(actions).toEqual(expect.arrayContaining(['sqs:SendMessage', 's3:PutObject']));
+    expect(actions.some((a: string) => a.startsWith('secretsmanager:'))).toBe(false);
   });
 });
 
@@ -182,6 +213,7 @@ describe('handler bundles', () => {
     VOXPIPE_BUCKET: 'b',
     VOXPIPE_WORK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/work',
     VOXPIPE_AGGREGATE_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/aggregate',
+    VOXPIPE_SPLIT_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/split',
     VOXPIPE_EVENT_BUS_NAME: 'voxpipe',
     VOXPIPE_PROVIDER: 'mistral',
     VOXPIPE_MODEL: 'voxtral-mini-latest',
@@ -201,7 +233,7 @@ describe('handler bundles', () => {
   it('stay under 2 MB each (ffmpeg is in the layer)', () => {
     const sizes = bundles().map(({ name, file }) => ({ name, kB: Math.round(statSync(file).size / 1024) }));
     console.table(sizes);
-    expect(sizes).toHaveLength(5);
+    expect(sizes).toHaveLength(6);
     for (const s of sizes) expect(s.kB, s.name).toBeLessThan(2048);
   });
 

@@ -1,0 +1,283 @@
+/**
+ * `voxpipe backfill <s3://bucket/prefix | DIR>`: submit an archive as jobs, drip-fed, within a budget,
+ * resumable. Composition root of the backfill: builds the source, runner and journal and calls
+ * `shared/backfill/run.ts`.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import cliProgress from 'cli-progress';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { uploadJobId } from '../../functions/lib/s3-event.js';
+import { openJournalFile } from '../../shared/adapters/backfill-journal-file.js';
+import { createFsSource } from '../../shared/adapters/backfill-fs-source.js';
+import { createS3CopyRunner } from '../../shared/adapters/backfill-s3-runner.js';
+import { createS3Source, parseS3Url } from '../../shared/adapters/backfill-s3-source.js';
+import { createFfmpegAudioTools } from '../../shared/adapters/ffmpeg-audio.js';
+import { createPinoLogger } from '../../shared/adapters/pino-logger.js';
+import { createS3Store } from '../../shared/adapters/s3-store.js';
+import type { BackfillSource, JobRunner } from '../../shared/backfill/ports.js';
+import { type BackfillProgress, type BackfillReport, estimateRun, runBackfill } from '../../shared/backfill/run.js';
+import { type ConfigOverrides, loadConfig, PROVIDERS, type VoxpipeConfig } from '../../shared/config.js';
+import { reportCsv } from '../../shared/core/backfill-ledger.js';
+import { ASSUMED_REALTIME_FACTOR, type BackfillEstimate, formatDuration, USD_PER_AUDIO_MINUTE } from '../../shared/core/backfill-plan.js';
+import { ConfigError } from '../../shared/core/errors.js';
+import type { ResultExt } from '../../shared/core/keys.js';
+import { createLocalRunner } from '../backfill-local-runner.js';
+import { createLocalPipeline } from '../local-pipeline.js';
+
+const FORMATS: readonly ResultExt[] = ['json', 'txt', 'srt', 'vtt'];
+
+const HELP = `
+Sources:
+  DIR                    every audio/video file under DIR (by extension), transcribed by the embedded pipeline
+                         (same provider settings as \`voxpipe transcribe\`); results under --out at the same relative path.
+  s3://bucket/prefix     every audio/video object under the prefix, submitted to the deployed pipeline by a
+                         server-side copy into s3://<--bucket>/inbox/<relative key>; progress read from jobs/<id>/status.json.
+
+State and resume:
+  The state file (--state, default <work-dir>/backfill/<hash of source>.jsonl) is a journal written before each
+  step. Re-running the same command skips finished files (failed ones too, unless --retry-failed) and picks up
+  files a killed run left in flight without submitting them twice.
+
+Estimates (--dry-run, and the budget until a job has finished):
+  duration   local: ffprobe; S3: object size at an assumed bit rate per extension (mp3/m4a 128 kbit/s, opus 48,
+             flac 700, wav 1411, video 1000-2000; see shared/core/backfill-plan.ts)
+  cost       duration x $/min: ${Object.entries(USD_PER_AUDIO_MINUTE).map(([p, usd]) => `${p} $${usd}`).join(', ')} (list prices;
+             --usd-per-minute overrides). A finished job counts its provider-reported cost, else its duration x $/min.
+  wall time  provider calls at ${ASSUMED_REALTIME_FACTOR}x real time plus a fixed overhead per file, spread over
+             min(--concurrency, --max-in-flight) lanes (S3: --max-in-flight).
+
+Exit code: 0 when every listed file completed, 1 when any failed or was not submitted, 2 for bad usage.
+`;
+
+/** Register `voxpipe backfill` on the program. */
+export function registerBackfillCommand(program: Command): void {
+  program
+    .command('backfill')
+    .description('Submit an archive (a local directory or s3://bucket/prefix) as jobs: drip-fed, within a budget, resumable')
+    .argument('<source>', 's3://bucket/prefix or a local directory')
+    .option('--dry-run', 'print file count, audio hours, estimated cost and time; submit nothing', false)
+    .option('--json', 'with --dry-run: print the estimate as JSON', false)
+    .option('--budget-usd <n>', 'stop submitting when the ledger would pass this many USD', parsePositive)
+    .option('--max-in-flight <n>', 'jobs submitted and not yet finished, at most (default: local --concurrency, S3 10)', parseCount)
+    .option('--usd-per-minute <n>', 'price per audio minute for estimates and the budget (default: per provider)', parseNonNegative)
+    .option('--state <path>', 'state journal (default <work-dir>/backfill/<hash>.jsonl)')
+    .option('--report <path>', 'write the final report to <path>.csv and <path>.json (default beside the state file)')
+    .option('--retry-failed', 'submit files whose earlier job failed again', false)
+    .option('--bucket <name>', 'S3 source: the deployed ingest bucket (VOXPIPE_BUCKET)')
+    .option('--profile <name>', 'S3 source: drop-folder profile, copies go to inbox/<profile>/…')
+    .option('--poll-seconds <s>', 'S3 source: how often job status is read', parsePositive, 15)
+    .option('-o, --out <dir>', 'local source: output directory', 'results')
+    .addOption(new Option('--provider <name>', 'speech-to-text provider (VOXPIPE_PROVIDER; S3: only prices the estimate)').choices(PROVIDERS))
+    .option('--model <id>', 'model id (VOXPIPE_MODEL)')
+    .option('--base-url <url>', 'provider API root (VOXPIPE_BASE_URL)')
+    .option('--language <code>', 'ISO 639-1 language of the audio (VOXPIPE_LANGUAGE)')
+    .option('--concurrency <n>', 'parallel provider calls (VOXPIPE_CONCURRENCY)')
+    .option('--chunk-seconds <s>', 'target chunk length in seconds (VOXPIPE_CHUNK_SECONDS)')
+    .option('--format <list>', `local source: output formats, comma separated: ${FORMATS.join(',')}`, parseFormats, [...FORMATS])
+    .option('--work-dir <dir>', 'job store and scratch space (VOXPIPE_WORK_DIR)')
+    .option('--no-progress', 'no progress bar')
+    .option('--verbose', 'debug logging to <work-dir>/voxpipe.log', false)
+    .addHelpText('after', HELP)
+    .action(backfillCommand);
+}
+
+interface BackfillFlags {
+  dryRun: boolean;
+  json: boolean;
+  budgetUsd?: number;
+  maxInFlight?: number;
+  usdPerMinute?: number;
+  state?: string;
+  report?: string;
+  retryFailed: boolean;
+  bucket?: string;
+  profile?: string;
+  pollSeconds: number;
+  out: string;
+  provider?: string;
+  model?: string;
+  baseUrl?: string;
+  language?: string;
+  concurrency?: string;
+  chunkSeconds?: string;
+  format: ResultExt[];
+  workDir?: string;
+  progress: boolean;
+  verbose: boolean;
+}
+
+async function backfillCommand(sourceArg: string, flags: BackfillFlags): Promise<void> {
+  const s3 = parseS3Url(sourceArg);
+  const overrides: ConfigOverrides = {
+    // On S3 the deployed stack calls the provider: the provider here only prices the estimate, so no key is needed.
+    VOXPIPE_PROVIDER: s3 ? 'offline' : flags.provider,
+    VOXPIPE_MODEL: flags.model,
+    VOXPIPE_BASE_URL: flags.baseUrl,
+    VOXPIPE_LANGUAGE: flags.language,
+    VOXPIPE_CONCURRENCY: flags.concurrency,
+    VOXPIPE_CHUNK_SECONDS: flags.chunkSeconds,
+    VOXPIPE_WORK_DIR: flags.workDir,
+  };
+  const config = loadConfig(process.env, overrides);
+  const priceProvider = s3 ? (flags.provider ?? process.env.VOXPIPE_PROVIDER ?? 'mistral') : config.provider;
+  const usdPerMinute = flags.usdPerMinute ?? USD_PER_AUDIO_MINUTE[priceProvider] ?? 0;
+  const priceNote = flags.usdPerMinute !== undefined ? '--usd-per-minute' : `${priceProvider} list price${s3 && !flags.provider && !process.env.VOXPIPE_PROVIDER ? ', assumed: pass --provider or --usd-per-minute' : ''}`;
+  const maxInFlight = flags.maxInFlight ?? (s3 ? 10 : config.concurrency);
+
+  const source = s3 ? createS3Source(s3Client(), s3.bucket, s3.prefix) : await localSource(sourceArg, config, flags.out);
+  const parallelCalls = s3 ? maxInFlight : Math.min(config.concurrency, maxInFlight);
+
+  if (flags.dryRun) {
+    const estimate = await estimateRun(source, { usdPerMinute, parallelCalls, maxInFlight, chunkSeconds: config.chunkSeconds });
+    printEstimate(source.description, estimate, { priceNote, parallelCalls, budgetUsd: flags.budgetUsd, json: flags.json });
+    return;
+  }
+
+  const hash = createHash('sha256').update(source.description).digest('hex').slice(0, 12);
+  const statePath = resolve(flags.state ?? join(config.workDir, 'backfill', `${hash}.jsonl`));
+  const reportBase = resolve(flags.report ?? join(dirname(statePath), `${hash}-report`)).replace(/\.(csv|json)$/, '');
+  const logger = createPinoLogger({ destination: join(config.workDir, 'voxpipe.log'), level: flags.verbose ? 'debug' : 'info' });
+  const runner: JobRunner = s3
+    ? s3Runner(flags)
+    : createLocalRunner(createLocalPipeline({ config, logger }), resolve(flags.out), flags.format);
+  const journal = await openJournalFile(statePath);
+  const bar = progressBar(flags.progress && process.stderr.isTTY === true);
+  let report: BackfillReport;
+  try {
+    report = await runBackfill(
+      { source, runner, journal, onProgress: bar.update },
+      { maxInFlight, budgetUsd: flags.budgetUsd, usdPerMinute, retryFailed: flags.retryFailed },
+    );
+  } finally {
+    bar.stop();
+    await journal.close();
+  }
+  await mkdir(dirname(reportBase), { recursive: true });
+  await writeFile(`${reportBase}.csv`, reportCsv(report.rows));
+  await writeFile(`${reportBase}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  printSummary(report, statePath, reportBase);
+  process.exitCode = report.completed === report.listed ? 0 : 1;
+}
+
+async function localSource(dir: string, config: VoxpipeConfig, out: string): Promise<BackfillSource> {
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory()) throw new ConfigError(`backfill source ${dir}: not a directory or s3://bucket/prefix`);
+  return createFsSource(dir, createFfmpegAudioTools(), [config.workDir, out]);
+}
+
+/** S3 client from the usual AWS environment; a custom endpoint (AWS_ENDPOINT_URL[_S3], e.g. MinIO) gets path-style URLs. */
+function s3Client(): S3Client {
+  const custom = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+  return new S3Client({ forcePathStyle: custom !== undefined, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+}
+
+function s3Runner(flags: BackfillFlags): JobRunner {
+  const bucket = flags.bucket ?? process.env.VOXPIPE_BUCKET;
+  if (!bucket) throw new ConfigError('an s3:// source is submitted to the deployed pipeline: pass --bucket <ingest bucket> or set VOXPIPE_BUCKET (the BucketName output of cdk deploy)');
+  const client = s3Client();
+  return createS3CopyRunner({
+    client,
+    bucket,
+    store: createS3Store({ client, bucket }),
+    inboxPrefix: flags.profile ? `inbox/${flags.profile}/` : 'inbox/',
+    jobIdOf: uploadJobId,
+    pollMs: flags.pollSeconds * 1000,
+  });
+}
+
+function printEstimate(
+  source: string,
+  e: BackfillEstimate,
+  opts: { priceNote: string; parallelCalls: number; budgetUsd?: number; json: boolean },
+): void {
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ source, ...e, parallelCalls: opts.parallelCalls, budgetUsd: opts.budgetUsd })}\n`);
+    return;
+  }
+  const from = [
+    e.secondsFrom.probe ? `${e.secondsFrom.probe} probed with ffprobe` : '',
+    e.secondsFrom.size ? `${e.secondsFrom.size} estimated from size at assumed bit rates` : '',
+    e.secondsFrom.unknown ? `${e.secondsFrom.unknown} unreadable by ffprobe, estimated from size` : '',
+  ].filter(Boolean);
+  const lines = [
+    `dry run: ${source} (nothing submitted)`,
+    `  files:      ${e.files} audio/video files`,
+    `  audio:      ${(e.audioSeconds / 3600).toFixed(2)} h (${formatDuration(e.audioSeconds)}; ${from.join(', ') || 'no files'})`,
+    `  cost:       $${e.costUsd.toFixed(2)} at $${e.usdPerMinute}/min (${opts.priceNote})`,
+    `  wall time:  ~${formatDuration(e.wallSeconds)} with ${opts.parallelCalls} calls at once, ${e.maxInFlight} jobs in flight (rough: ${ASSUMED_REALTIME_FACTOR}x real time per call)`,
+  ];
+  if (opts.budgetUsd !== undefined) {
+    lines.push(`  budget:     $${opts.budgetUsd} ${e.costUsd <= opts.budgetUsd ? 'covers the whole run' : `covers about ${Math.round((opts.budgetUsd / e.costUsd) * 100)}% of it`}`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function printSummary(r: BackfillReport, statePath: string, reportBase: string): void {
+  const parts = [
+    `${r.listed} files: ${r.completed} completed, ${r.failed} failed, ${r.notSubmitted} not submitted`,
+    `this run submitted ${r.submitted}, resumed ${r.resumed}, skipped ${r.skipped} finished earlier`,
+    `ledger $${r.spentUsd.toFixed(4)}${r.budgetUsd !== undefined ? ` of $${r.budgetUsd}` : ''}`,
+  ];
+  process.stdout.write(`${parts.join(' · ')}\n`);
+  if (r.stoppedByBudget) process.stdout.write(`budget reached: submitting stopped; raise --budget-usd and re-run the same command to go on\n`);
+  for (const row of r.rows.filter((x) => x.status === 'failed').slice(0, 20)) process.stdout.write(`✘ ${row.file}: ${row.error ?? 'failed'}\n`);
+  process.stdout.write(`report: ${reportBase}.csv, ${reportBase}.json\nstate: ${statePath}\n`);
+}
+
+function progressBar(enabled: boolean) {
+  const bar = enabled
+    ? new cliProgress.SingleBar(
+        {
+          format: ' {bar} {percentage}% | {value}/{total} files | {inFlight} in flight | {failed} failed | USD {spent} | ETA {eta_formatted}',
+          hideCursor: true,
+          etaBuffer: 50,
+          stream: process.stderr,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  let started = false;
+  return {
+    update(p: BackfillProgress) {
+      if (!bar) return;
+      const payload = { inFlight: p.inFlight, failed: p.failed, spent: p.spentUsd.toFixed(p.spentUsd < 10 ? 4 : 2) };
+      if (!started) {
+        bar.start(Math.max(1, p.total), p.done, payload);
+        started = true;
+      }
+      bar.setTotal(Math.max(1, p.total));
+      bar.update(p.done, payload);
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}
+
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new InvalidArgumentError('a whole number from 1 to 10000');
+  return n;
+}
+
+function parsePositive(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('a number above 0');
+  return n;
+}
+
+function parseNonNegative(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('a number, 0 or more');
+  return n;
+}
+
+function parseFormats(value: string): ResultExt[] {
+  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = list.filter((f) => !(FORMATS as readonly string[]).includes(f));
+  if (bad.length || list.length === 0) throw new InvalidArgumentError(`unknown format ${bad.join(',')}; allowed: ${FORMATS.join(',')}`);
+  return list as ResultExt[];
+}

@@ -1,0 +1,90 @@
+import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { NotFoundError, PermanentError } from '../core/errors.js';
+import type { DropArea } from '../ports.js';
+import { errorNameOf, httpStatusOf, translateAwsError } from './aws-errors.js';
+
+/**
+ * The drop folder in one bucket: `move` is CopyObject + DeleteObject (S3 has no rename; on a versioned
+ * bucket the delete leaves a delete marker and the old version expires with the noncurrent-version rule),
+ * `publish` is CopyObject. CopyObject copies up to 5 GB in one call, the same bound as the splitter's input.
+ * Missing sources become `NotFoundError`; other errors are translated as in the S3 BlobStore.
+ */
+export function createS3DropArea(opts: { readonly client: S3Client; readonly bucket: string }): DropArea {
+  const { client, bucket } = opts;
+  const copy = async (from: string, to: string) => {
+    try {
+      await client.send(new CopyObjectCommand({ Bucket: bucket, Key: to, CopySource: copySource(bucket, from), MetadataDirective: 'COPY' }));
+    } catch (err) {
+      throw notFoundOr(err, from, `s3 copy ${from} → ${to}`);
+    }
+  };
+  const exists = async (key: string) => {
+    try {
+      await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw translateAwsError(err, `s3 head ${key}`);
+    }
+  };
+  return {
+    async move(from, to) {
+      try {
+        await copy(from, to);
+      } catch (err) {
+        // "Not found" must mean the source is gone (an earlier move), never a copy that could not find it.
+        if (err instanceof NotFoundError && (await exists(from))) {
+          throw new PermanentError(`s3 copy ${from} → ${to}: CopyObject could not find a source that exists`, { cause: err });
+        }
+        throw err;
+      }
+      try {
+        await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: from }));
+      } catch (err) {
+        throw translateAwsError(err, `s3 delete ${from}`);
+      }
+    },
+    async put(key, body) {
+      try {
+        await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }));
+      } catch (err) {
+        throw translateAwsError(err, `s3 put ${key}`);
+      }
+    },
+    publish: copy,
+  };
+}
+
+/** What `HeadObject` tells about a dropped object: its user metadata and content identity. */
+export interface DroppedObject {
+  /** User metadata, keys lower-cased without `x-amz-meta-`. */
+  readonly metadata: Readonly<Record<string, string>>;
+  /** ETag without quotes (MD5 of the body for single-part uploads). */
+  readonly eTag: string;
+}
+
+/** HeadObject of a dropped file; `undefined` when it is gone (already moved by an earlier delivery). */
+export async function headDroppedObject(client: S3Client, bucket: string, key: string): Promise<DroppedObject | undefined> {
+  try {
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    const metadata = Object.fromEntries(Object.entries(head.Metadata ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    return { metadata, eTag: (head.ETag ?? '').replace(/"/g, '') };
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw translateAwsError(err, `s3 head ${key}`);
+  }
+}
+
+/** `x-amz-copy-source`: bucket and key, URL-encoded per segment (spaces, `+` and unicode survive). */
+function copySource(bucket: string, key: string): string {
+  return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+function isNotFound(err: unknown): boolean {
+  const name = errorNameOf(err);
+  return name === 'NoSuchKey' || name === 'NotFound' || httpStatusOf(err) === 404;
+}
+
+function notFoundOr(err: unknown, key: string, what: string): Error {
+  return isNotFound(err) ? new NotFoundError(key, { cause: err }) : translateAwsError(err, what);
+}

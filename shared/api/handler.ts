@@ -1,0 +1,238 @@
+/**
+ * The job API over ports: routing, authentication, validation, handlers. The Lambda (functions/api.ts) and
+ * `voxpipe serve` (cli/commands/serve.ts) translate their requests into `ApiRequest` and call the same code.
+ *
+ * Routes (api/openapi.yaml): `POST /jobs`, `GET /jobs`, `GET /jobs/{id}`, `POST /jobs/{id}/retry`.
+ * Every route needs an API key (`Authorization: Bearer <key>` or `x-api-key`); a job of another tenant
+ * answers exactly like a job that does not exist (404).
+ */
+import { randomBytes } from 'node:crypto';
+import { errorMessage, NotFoundError } from '../core/errors.js';
+import { type WebhookTarget, webhookTargetKey } from '../core/webhook-target.js';
+import type { BlobStore, Logger } from '../ports.js';
+import { hashApiKey } from './api-keys.js';
+import { jobState, jobSummary, jobView } from './job-view.js';
+import type { ApiKeyStore, ApiPrincipal, JobSubmitter, UrlSigner } from './ports.js';
+import { type ApiJobRecord, apiKeys, type JobRequest } from './records.js';
+import { resetFailedJob } from './retry.js';
+import { CreateJobBody, firstIssue, JOB_ID_PATTERN, ListJobsQuery } from './schemas.js';
+
+/** An HTTP request, as either runtime sees it. Header names are lowercase. */
+export interface ApiRequest {
+  readonly method: string;
+  /** Path without the query string, e.g. `/jobs/3fa2…`. */
+  readonly path: string;
+  readonly query: Readonly<Record<string, string | undefined>>;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body?: string;
+}
+
+/** An HTTP response with a JSON body. */
+export interface ApiResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: unknown;
+}
+
+export interface ApiDeps {
+  readonly store: BlobStore;
+  readonly keys: ApiKeyStore;
+  readonly submitter: JobSubmitter;
+  readonly signer: UrlSigner;
+  readonly logger: Logger;
+  /** Milliseconds since the epoch. @default Date.now */
+  readonly now?: () => number;
+  /** @default 20 random hex characters */
+  readonly newJobId?: () => string;
+  /** Key prefixes an `{ s3Key }` source may name. @default ['inbox/'] */
+  readonly sourcePrefixes?: readonly string[];
+  /** Lifetime of presigned upload and result links. @default 3600 */
+  readonly linkTtlSeconds?: number;
+}
+
+/** Build the API once per container / server; the returned function handles one request. */
+export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiResponse> {
+  const now = deps.now ?? Date.now;
+  const newJobId = deps.newJobId ?? (() => randomBytes(10).toString('hex'));
+  const sourcePrefixes = deps.sourcePrefixes ?? ['inbox/'];
+  const linkTtlSeconds = deps.linkTtlSeconds ?? 3600;
+
+  async function createJob(principal: ApiPrincipal, req: ApiRequest): Promise<ApiResponse> {
+    const body = parseJsonBody(req.body);
+    if ('error' in body) return body.error;
+    const parsed = CreateJobBody.safeParse(body.value);
+    if (!parsed.success) return invalid(firstIssue(parsed.error));
+    const { source, options, webhook } = parsed.data;
+
+    const jobId = newJobId();
+    let sourceKey: string;
+    if (source.s3Key !== undefined) {
+      if (!sourcePrefixes.some((p) => source.s3Key?.startsWith(p)) || source.s3Key.split('/').includes('..')) {
+        return invalid({ field: 'source.s3Key', message: `must be a key under ${sourcePrefixes.map((p) => `"${p}"`).join(' or ')}` });
+      }
+      if (!(await deps.store.exists(source.s3Key))) return invalid({ field: 'source.s3Key', message: `no object "${source.s3Key}" in the bucket` });
+      sourceKey = source.s3Key;
+    } else {
+      sourceKey = apiKeys.upload(jobId, source.fileName ?? 'source');
+    }
+    const record: ApiJobRecord = {
+      jobId,
+      tenant: principal.tenant,
+      createdAt: new Date(now()).toISOString(),
+      sourceKey,
+      sourceKind: source.s3Key !== undefined ? 's3Key' : 'upload',
+      options,
+      ...(webhook ? { webhook } : {}),
+    };
+    const request: JobRequest = { jobId, tenant: principal.tenant, options, ...(webhook ? { webhook } : {}) };
+    // The request first: the splitter reads it, and an upload can arrive as soon as the URL is out.
+    await writeJsonObject(deps.store, apiKeys.request(jobId), request);
+    // Where the job's signed webhooks go (read by the webhook delivery; signed with the deployment's secret).
+    if (webhook) await writeJsonObject(deps.store, webhookTargetKey(jobId), { url: webhook.url } satisfies WebhookTarget);
+    await writeJsonObject(deps.store, apiKeys.tenantJob(principal.tenant, jobId), record);
+    deps.logger.info('job submitted', { jobId, tenant: principal.tenant, source: sourceKey });
+    if (record.sourceKind === 's3Key') {
+      await deps.submitter.start(record);
+      return json(202, { jobId, state: 'queued' }, { location: `/jobs/${jobId}` });
+    }
+    const uploadUrl = await deps.signer.putUrl(sourceKey, linkTtlSeconds);
+    return json(
+      202,
+      { jobId, state: 'awaiting_upload', uploadUrl, uploadExpiresAt: new Date(now() + linkTtlSeconds * 1000).toISOString() },
+      { location: `/jobs/${jobId}` },
+    );
+  }
+
+  async function listJobs(principal: ApiPrincipal, req: ApiRequest): Promise<ApiResponse> {
+    const parsed = ListJobsQuery.safeParse(definedOnly(req.query));
+    if (!parsed.success) return invalid(firstIssue(parsed.error));
+    const { status, limit } = parsed.data;
+    const jobs = [];
+    for await (const key of deps.store.list(apiKeys.tenantJobsPrefix(principal.tenant))) {
+      const record = await readRecord(key);
+      if (!record) continue;
+      const summary = await jobSummary(deps.store, record);
+      if (!status || summary.state === status) jobs.push(summary);
+    }
+    jobs.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.jobId.localeCompare(b.jobId));
+    return json(200, { jobs: jobs.slice(0, limit) });
+  }
+
+  async function getJob(principal: ApiPrincipal, jobId: string): Promise<ApiResponse> {
+    const record = await ownJob(principal, jobId);
+    if (!record) return unknownJob(jobId);
+    return json(200, await jobView(deps.store, deps.signer, record, { now: now(), linkTtlSeconds }));
+  }
+
+  async function retryJob(principal: ApiPrincipal, jobId: string): Promise<ApiResponse> {
+    const record = await ownJob(principal, jobId);
+    if (!record) return unknownJob(jobId);
+    const { state } = await jobState(deps.store, record);
+    if (state !== 'failed') return error(409, 'conflict', `job ${jobId} is ${state}; only failed jobs can be retried`);
+    await resetFailedJob(deps.store, jobId);
+    const retried: ApiJobRecord = { ...record, retries: [...(record.retries ?? []), new Date(now()).toISOString()] };
+    await writeJsonObject(deps.store, apiKeys.tenantJob(principal.tenant, jobId), retried);
+    await deps.submitter.start(retried);
+    deps.logger.info('job retried', { jobId, tenant: principal.tenant });
+    return json(202, { jobId, state: 'queued' }, { location: `/jobs/${jobId}` });
+  }
+
+  async function ownJob(principal: ApiPrincipal, jobId: string): Promise<ApiJobRecord | undefined> {
+    if (!JOB_ID_PATTERN.test(jobId)) return undefined;
+    return readRecord(apiKeys.tenantJob(principal.tenant, jobId));
+  }
+
+  async function readRecord(key: string): Promise<ApiJobRecord | undefined> {
+    try {
+      return JSON.parse(new TextDecoder().decode(await deps.store.get(key))) as ApiJobRecord;
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  async function authenticate(req: ApiRequest): Promise<ApiPrincipal | ApiResponse> {
+    const bearer = /^bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
+    const key = bearer ?? req.headers['x-api-key']?.trim();
+    if (!key) return unauthorized('missing API key: send "Authorization: Bearer <key>"');
+    const principal = await deps.keys.lookup(hashApiKey(key));
+    return principal ?? unauthorized('invalid API key');
+  }
+
+  return async function handle(req: ApiRequest): Promise<ApiResponse> {
+    const route = matchRoute(req.method.toUpperCase(), req.path);
+    if (route.kind === 'none') return error(404, 'not_found', `no route ${req.method} ${req.path}`);
+    if (route.kind === 'method') return error(405, 'method_not_allowed', `${req.method} is not allowed on ${req.path}`, { allow: route.allow });
+    try {
+      const principal = await authenticate(req);
+      if ('status' in principal) return principal;
+      switch (route.name) {
+        case 'create':
+          return await createJob(principal, req);
+        case 'list':
+          return await listJobs(principal, req);
+        case 'get':
+          return await getJob(principal, route.jobId);
+        case 'retry':
+          return await retryJob(principal, route.jobId);
+      }
+    } catch (err) {
+      deps.logger.error('api request failed', { method: req.method, path: req.path, error: errorMessage(err) });
+      return error(500, 'internal', 'internal error; retry later (the request id is in the server log)');
+    }
+  };
+}
+
+type Route =
+  | { kind: 'route'; name: 'create' | 'list' }
+  | { kind: 'route'; name: 'get' | 'retry'; jobId: string }
+  | { kind: 'method'; allow: string }
+  | { kind: 'none' };
+
+function matchRoute(method: string, path: string): Route {
+  const parts = path.replace(/\/+$/, '').split('/').filter(Boolean);
+  if (parts[0] !== 'jobs') return { kind: 'none' };
+  if (parts.length === 1) {
+    if (method === 'POST') return { kind: 'route', name: 'create' };
+    if (method === 'GET') return { kind: 'route', name: 'list' };
+    return { kind: 'method', allow: 'GET, POST' };
+  }
+  const jobId = decodeURIComponent(parts[1] ?? '');
+  if (parts.length === 2) return method === 'GET' ? { kind: 'route', name: 'get', jobId } : { kind: 'method', allow: 'GET' };
+  if (parts.length === 3 && parts[2] === 'retry') return method === 'POST' ? { kind: 'route', name: 'retry', jobId } : { kind: 'method', allow: 'POST' };
+  return { kind: 'none' };
+}
+
+function parseJsonBody(body: string | undefined): { value: unknown } | { error: ApiResponse } {
+  if (!body?.trim()) return { error: invalid({ field: 'body', message: 'a JSON object is required' }) };
+  try {
+    return { value: JSON.parse(body) };
+  } catch {
+    return { error: invalid({ field: 'body', message: 'not valid JSON' }) };
+  }
+}
+
+function definedOnly(query: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+function writeJsonObject(store: BlobStore, key: string, value: unknown): Promise<void> {
+  return store.put(key, `${JSON.stringify(value, null, 2)}\n`, { contentType: 'application/json' });
+}
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse => ({
+  status,
+  headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
+  body,
+});
+
+function error(status: number, code: string, message: string, headers: Record<string, string> = {}, extra: Record<string, unknown> = {}): ApiResponse {
+  return json(status, { error: { code, message, ...extra } }, headers);
+}
+
+const invalid = (issue: { field: string; message: string }) =>
+  error(400, 'invalid_request', `${issue.field}: ${issue.message}`, {}, { field: issue.field });
+
+const unauthorized = (message: string) => error(401, 'unauthorized', message, { 'www-authenticate': 'Bearer realm="voxpipe"' });
+
+const unknownJob = (jobId: string) => error(404, 'not_found', `no job ${jobId}`);

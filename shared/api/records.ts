@@ -1,0 +1,73 @@
+/**
+ * What the job API stores, and where. Plain data plus key helpers; read and written through the BlobStore.
+ *
+ * ```
+ * api-keys/<sha256(key)>.json            { tenant, name?, createdAt }: the key itself is never stored
+ * tenants/<tenant>/jobs/<jobId>.json     the API's job record (source, options, webhook): the tenant index,
+ *                                        so "is this my job" is one GET and listing is one prefix LIST
+ * jobs/<jobId>/request.json              the options the pipeline applies to this job (read by the splitter)
+ * uploads/<jobId>/<fileName>             the uploaded source of an `{ upload: true }` job
+ * ```
+ */
+import type { JobOptions } from '../core/types.js';
+import type { BlobStore } from '../ports.js';
+import { NotFoundError } from '../core/errors.js';
+import { jobKeys } from '../core/keys.js';
+
+/** Per-job options a client may choose. Provider and model are the deployment's (AWS) or the server's (local). */
+export type RequestedOptions = Partial<Pick<JobOptions, 'language' | 'chunkSeconds' | 'words' | 'diarize' | 'timestamps'>>;
+
+/** The API's record of one job, at `tenants/<tenant>/jobs/<jobId>.json`. */
+export interface ApiJobRecord {
+  readonly jobId: string;
+  readonly tenant: string;
+  readonly createdAt: string;
+  /** Where the source audio is (or will be, for uploads) in the store. */
+  readonly sourceKey: string;
+  /** How the source arrives. */
+  readonly sourceKind: 's3Key' | 'upload';
+  readonly options: RequestedOptions;
+  readonly webhook?: { readonly url: string };
+  /** Set by `POST /jobs/{id}/retry`. */
+  readonly retries?: readonly string[];
+}
+
+/** What the pipeline reads for a job the API started: `jobs/<jobId>/request.json`. */
+export interface JobRequest {
+  readonly jobId: string;
+  readonly tenant: string;
+  readonly options: RequestedOptions;
+  readonly webhook?: { readonly url: string };
+}
+
+/** Keys of the API's objects. */
+export const apiKeys = {
+  apiKey: (keyHash: string) => `api-keys/${keyHash}.json`,
+  tenantJobsPrefix: (tenant: string) => `tenants/${tenant}/jobs/`,
+  tenantJob: (tenant: string, jobId: string) => `tenants/${tenant}/jobs/${jobId}.json`,
+  request: (jobId: string) => `${jobKeys(jobId).root}request.json`,
+  uploadsPrefix: 'uploads/',
+  upload: (jobId: string, fileName: string) => `uploads/${jobId}/${fileName}`,
+} as const;
+
+/** The job id of an API upload key (`uploads/<jobId>/<file>`), or undefined for any other key. */
+export function uploadKeyJobId(key: string): string | undefined {
+  return /^uploads\/([a-z0-9][a-z0-9-]{7,63})\/[^/]+$/.exec(key)?.[1];
+}
+
+/** The options a job was submitted with through the API, or undefined for jobs the API did not start. */
+export async function readJobRequest(store: BlobStore, jobId: string): Promise<JobRequest | undefined> {
+  try {
+    return JSON.parse(new TextDecoder().decode(await store.get(apiKeys.request(jobId)))) as JobRequest;
+  } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/** `base` with the client's choices applied (undefined fields keep the base value). */
+export function withRequestedOptions(base: JobOptions, requested: RequestedOptions | undefined): JobOptions {
+  if (!requested) return base;
+  const chosen = Object.fromEntries(Object.entries(requested).filter(([, v]) => v !== undefined));
+  return { ...base, ...chosen };
+}
