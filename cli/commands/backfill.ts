@@ -35,6 +35,8 @@ Sources:
                          (same provider settings as \`voxpipe transcribe\`); results under --out at the same relative path.
   s3://bucket/prefix     every audio/video object under the prefix, submitted to the deployed pipeline by a
                          server-side copy into s3://<--bucket>/inbox/<relative key>; progress read from jobs/<id>/status.json.
+                         With --profile NAME: inbox/NAME/<relative key>, followed to processed|failed/NAME/<key>.reason.json
+                         (use it on stacks deployed with drop-folder profiles, where inbox/a/b.mp3 means profile "a").
 
 State and resume:
   The state file (--state, default <work-dir>/backfill/<hash of source>.jsonl) is a journal written before each
@@ -67,7 +69,7 @@ export function registerBackfillCommand(program: Command): void {
     .option('--report <path>', 'write the final report to <path>.csv and <path>.json (default beside the state file)')
     .option('--retry-failed', 'submit files whose earlier job failed again', false)
     .option('--bucket <name>', 'S3 source: the deployed ingest bucket (VOXPIPE_BUCKET)')
-    .option('--profile <name>', 'S3 source: drop-folder profile, copies go to inbox/<profile>/…')
+    .option('--profile <name>', 'S3 source: drop-folder profile: copies go to inbox/<profile>/…, followed to processed|failed/<profile>/…')
     .option('--poll-seconds <s>', 'S3 source: how often job status is read', parsePositive, 15)
     .option('-o, --out <dir>', 'local source: output directory', 'results')
     .addOption(new Option('--provider <name>', 'speech-to-text provider (VOXPIPE_PROVIDER; S3: only prices the estimate)').choices(PROVIDERS))
@@ -182,7 +184,7 @@ function s3Runner(flags: BackfillFlags): JobRunner {
     client,
     bucket,
     store: createS3Store({ client, bucket }),
-    inboxPrefix: flags.profile ? `inbox/${flags.profile}/` : 'inbox/',
+    profile: flags.profile,
     jobIdOf: uploadJobId,
     pollMs: flags.pollSeconds * 1000,
   });

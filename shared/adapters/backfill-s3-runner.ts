@@ -15,7 +15,8 @@ import { CopyObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/cl
 import { NotFoundError, PermanentError, TransientError } from '../core/errors.js';
 import { jobKeys } from '../core/keys.js';
 import type { JobStatus, Transcript } from '../core/types.js';
-import type { JobRunner } from '../backfill/ports.js';
+import type { JobRunner, SourceFile } from '../backfill/ports.js';
+import { type DropReason, REASON_SUFFIX } from '../core/profile-paths.js';
 import type { BlobStore } from '../ports.js';
 import { errorNameOf, httpStatusOf, translateAwsError } from './aws-errors.js';
 import { parseS3Url } from './backfill-s3-source.js';
@@ -34,6 +35,12 @@ export interface S3CopyRunnerOptions {
   readonly store: BlobStore;
   /** Destination key prefix. @default 'inbox/' */
   readonly inboxPrefix?: string;
+  /**
+   * Drop-folder profile: files go to `inbox/<profile>/<path>` and are followed through the drop's outcome,
+   * `processed|failed/<profile>/<path>.reason.json` (the drop's job id is derived from content and options,
+   * which only the splitter knows). Overrides `inboxPrefix`.
+   */
+  readonly profile?: string;
   /** The pipeline's job id of an uploaded object (the splitter's `uploadJobId`). */
   readonly jobIdOf: (upload: { bucket: string; key: string; version: string }) => string;
   /** How often a job's status is read. @default 15 s */
@@ -50,13 +57,14 @@ export interface S3CopyRunnerOptions {
 /** Build the runner. */
 export function createS3CopyRunner(opts: S3CopyRunnerOptions): JobRunner {
   const { client, bucket, store } = opts;
-  const inbox = opts.inboxPrefix ?? 'inbox/';
+  const inbox = opts.profile ? `inbox/${opts.profile}/` : (opts.inboxPrefix ?? 'inbox/');
   const pollMs = opts.pollMs ?? 15_000;
   const wait = opts.sleep ?? ((ms: number) => sleep(ms));
   const jobTimeoutMs = opts.jobTimeoutMs ?? 24 * 3600_000;
 
   return {
     async run(file, resume, hooks) {
+      if (opts.profile) return runDrop(opts.profile, file, resume !== undefined, hooks.submittedAt);
       let jobId = resume?.jobId;
       if (jobId === undefined) {
         const src = parseS3Url(file.location);
@@ -69,6 +77,47 @@ export function createS3CopyRunner(opts: S3CopyRunnerOptions): JobRunner {
       return follow(jobId);
     },
   };
+
+  /**
+   * A drop-folder file: copy it into `inbox/<profile>/` (unless a resumed run finds it there or already finished)
+   * and wait for its reason record. Only records written after this submission count (an earlier drop of the same
+   * path leaves its own), with a minute's allowance for clock skew between this machine and Lambda.
+   */
+  async function runDrop(profile: string, file: SourceFile, resumed: boolean, submittedAt: string) {
+    const src = parseS3Url(file.location);
+    if (!src) throw new PermanentError(`${file.location}: not an s3:// location`);
+    const key = `${inbox}${file.id}`;
+    const since = Date.parse(submittedAt) - 60_000;
+    const reasonOf = async () => {
+      for (const outcome of ['processed', 'failed'] as const) {
+        const r = await readJson<DropReason>(`${outcome}/${profile}/${file.id}${REASON_SUFFIX}`);
+        if (r && Date.parse(r.finishedAt) >= since) return r;
+      }
+      return undefined;
+    };
+    if (!resumed || ((await reasonOf()) === undefined && (await headVersion(key)) === undefined)) {
+      await copy(src.bucket, src.prefix, key, file.sizeBytes);
+    }
+    for (let waited = 0; ; waited += pollMs) {
+      const r = await reasonOf();
+      if (r) {
+        const t = r.jobId ? await readJson<Transcript>(jobKeys(r.jobId).result('json')) : undefined;
+        // A duplicate drop is content transcribed before: done, at no new cost.
+        const duplicate = r.status === 'duplicate';
+        return {
+          status: r.status === 'failed' ? ('failed' as const) : ('completed' as const),
+          jobId: r.jobId,
+          durationSeconds: t?.durationSeconds,
+          costUsd: duplicate ? 0 : t?.usage.costUsd,
+          error: r.status === 'failed' ? `${key}: ${r.reason ?? 'failed'}` : undefined,
+        };
+      }
+      if (waited >= jobTimeoutMs) {
+        return { status: 'failed' as const, error: `${key}: no outcome under processed/ or failed/ after ${Math.round(waited / 60_000)} min; check the inbox notifications and the splitter's logs, then re-run with --retry-failed` };
+      }
+      await wait(pollMs);
+    }
+  }
 
   /** Copy, retried (beyond the SDK's own retries) while S3 answers with a transient error or no version. */
   async function copy(srcBucket: string, srcKey: string, key: string, size: number): Promise<string> {

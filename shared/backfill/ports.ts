@@ -42,10 +42,15 @@ export interface JobRunner {
   /**
    * Start the job of `file` (or, when `resume` is given, pick up the job an earlier run started and never saw
    * finish: follow it, never start it a second time) and resolve when it has completed or failed.
-   * `submitted` is called as soon as the job id is known, so it can be journaled before waiting.
+   * `submitted` is called as soon as the job id is known, so it can be journaled before waiting;
+   * `submittedAt` is when the file was journaled as submitted (ISO time), before any copy or call.
    * Rejections are reported as a failed file (the message must name the file and what to do).
    */
-  run(file: SourceFile, resume: { readonly jobId?: string } | undefined, hooks: { submitted(jobId: string): Promise<void> }): Promise<JobOutcome>;
+  run(
+    file: SourceFile,
+    resume: { readonly jobId?: string } | undefined,
+    hooks: { readonly submittedAt: string; submitted(jobId: string): Promise<void> },
+  ): Promise<JobOutcome>;
 }
 
 /** The durable journal of a run (see `core/backfill-ledger.ts`). */

@@ -125,6 +125,7 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
     let outcome: JobOutcome;
     try {
       outcome = await runner.run(file, resumeFrom ? { jobId: resumeFrom.jobId } : undefined, {
+        submittedAt: entries.get(file.id)?.submittedAt ?? now().toISOString(),
         submitted: (jobId) => append({ t: 'job', file: file.id, jobId }),
       });
     } catch (err) {

@@ -110,6 +110,47 @@ describe('backfill from S3 (s3rver)', () => {
     expect(report.completed).toBe(3);
     expect(copied.sort()).toEqual(['inbox/resume/talk 5 ü.m4a', 'inbox/resume/talk 9 ü.m4a']);
   }, 60_000);
+
+  it('with a drop-folder profile, copies into inbox/<profile>/ and follows each drop to its reason record, ignoring stale ones', async () => {
+    // GIVEN a stand-in drop folder, and a reason record an earlier drop of the same path left in 2020
+    const store = createS3Store({ client, bucket: 'ingest' });
+    await store.put('processed/calls/talk 2 ü.m4a.reason.json', JSON.stringify({ status: 'completed', jobId: 'old', profile: 'calls', source: 'x', results: [], finishedAt: '2020-01-01T00:00:00.000Z' }));
+    let stop = false;
+    const moved: string[] = [];
+    const drops = (async () => {
+      while (!stop) {
+        for await (const key of store.list('inbox/calls/')) {
+          const path = key.slice('inbox/calls/'.length);
+          const jobId = `drop-${moved.length}`;
+          await store.put(jobKeys(jobId).result('json'), JSON.stringify({ id: jobId, status: 'completed', durationSeconds: 2, usage: { audioSeconds: 2, costUsd: 0.02 } }));
+          await store.put(`processed/calls/${path}.reason.json`, JSON.stringify({ status: 'completed', jobId, profile: 'calls', source: key, results: [], finishedAt: new Date().toISOString() }));
+          await store.delete(key);
+          moved.push(path);
+        }
+        await new Promise((r) => setTimeout(r, 30));
+      }
+    })();
+    const journal = await openJournalFile(join(await mkdtemp(join(tmpdir(), 'vox-bf-')), 'state.jsonl'));
+
+    // WHEN the q2 folder is backfilled into the "calls" profile
+    const report = await runBackfill(
+      {
+        source: createS3Source(client, 'archive', 'small/2019/q2/'),
+        runner: createS3CopyRunner({ client, bucket: 'ingest', store, profile: 'calls', jobIdOf: uploadJobId, pollMs: 20 }),
+        journal,
+      },
+      { maxInFlight: 2, usdPerMinute: 0.001 },
+    );
+    await journal.close();
+    stop = true;
+    await drops;
+
+    // THEN each file was dropped once under the profile and finished with its own job's cost (not the stale record's)
+    expect(moved.sort()).toEqual(['talk 10 ü.m4a', 'talk 2 ü.m4a', 'talk 6 ü.m4a']);
+    expect(report.completed).toBe(3);
+    for (const row of report.rows) expect(row).toMatchObject({ status: 'completed', costUsd: 0.02, durationSeconds: 2 });
+    expect(report.rows.map((r) => r.jobId)).not.toContain('old');
+  }, 60_000);
 });
 
 function runnerFor(client: S3Client, inboxPrefix = 'inbox/') {
