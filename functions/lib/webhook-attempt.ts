@@ -19,11 +19,13 @@ import {
   createWebhookDelivery,
   type DeadLetterRecord,
   deadLetterKey,
+  describeAttempt,
+  safeUrl,
   storeDeadLetters,
   type WebhookSender,
 } from '../../shared/adapters/webhook-delivery.js';
 import { snippetOf, type WebhookDetails, webhookIdOf, webhookMessageOf } from '../../shared/adapters/webhook-notifier.js';
-import { redactUrl, type UrlPolicy } from '../../shared/adapters/ssrf-guard.js';
+import type { UrlPolicy } from '../../shared/adapters/ssrf-guard.js';
 import { AlreadyExistsError, PermanentError } from '../../shared/core/errors.js';
 import { jobKeys } from '../../shared/core/keys.js';
 import type { Transcript } from '../../shared/core/types.js';
@@ -147,7 +149,7 @@ export async function runWebhookAttempt(task: WebhookTask, messageId: string, de
   const delayMs = retryDelayMs(task.attempt, deps.schedule ?? WEBHOOK_RETRY_SCHEDULE_MS);
   if (delayMs === undefined) {
     const max = maxAttemptsOf(deps.schedule ?? WEBHOOK_RETRY_SCHEDULE_MS);
-    await deadLetter('dead-lettered', `gave up after ${attempts.length} of ${max} attempts: ${describe(last)}`);
+    await deadLetter('dead-lettered', `gave up after ${attempts.length} of ${max} attempts: ${describeAttempt(last)}`);
     return { kind: 'dead-lettered' };
   }
   const longWait = delayMs > SQS_MAX_DELAY_SECONDS * 1000;
@@ -160,7 +162,7 @@ export async function runWebhookAttempt(task: WebhookTask, messageId: string, de
   };
   const delaySeconds = Math.min(SQS_MAX_DELAY_SECONDS, Math.ceil(delayMs / 1000));
   await deps.send(next, delaySeconds);
-  deps.logger.warn('webhook attempt failed; retry scheduled', { ...log, webhookId, delaySeconds, notBefore: next.notBefore, outcome: describe(last) });
+  deps.logger.warn('webhook attempt failed; retry scheduled', { ...log, webhookId, delaySeconds, notBefore: next.notBefore, outcome: describeAttempt(last) });
   return { kind: 'retry-scheduled', delaySeconds, ...(next.notBefore !== undefined ? { notBefore: next.notBefore } : {}) };
 }
 
@@ -204,17 +206,4 @@ async function claimAttempt(store: BlobStore, key: string, messageId: string): P
 async function writeDeadLetter(store: BlobStore, record: DeadLetterRecord, logger: Logger): Promise<void> {
   logger.error('webhook dead-lettered', { jobId: record.jobId, webhookId: record.webhookId, type: record.type, reason: record.reason });
   await storeDeadLetters(store)(record);
-}
-
-function describe(record: AttemptRecord | undefined): string {
-  if (!record) return 'no attempt';
-  return record.status !== undefined ? `HTTP ${record.status}` : (record.error ?? 'failed');
-}
-
-function safeUrl(raw: string): string {
-  try {
-    return redactUrl(new URL(raw));
-  } catch {
-    return '(invalid URL)';
-  }
 }

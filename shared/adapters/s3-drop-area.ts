@@ -1,7 +1,8 @@
-import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { NotFoundError, PermanentError } from '../core/errors.js';
 import type { DropArea } from '../ports.js';
 import { errorNameOf, httpStatusOf, translateAwsError } from './aws-errors.js';
+import { createS3Store } from './s3-store.js';
 
 /**
  * The drop folder in one bucket: `move` is CopyObject + DeleteObject (S3 has no rename; on a versioned
@@ -11,20 +12,13 @@ import { errorNameOf, httpStatusOf, translateAwsError } from './aws-errors.js';
  */
 export function createS3DropArea(opts: { readonly client: S3Client; readonly bucket: string }): DropArea {
   const { client, bucket } = opts;
+  // Plain reads and writes are the BlobStore's: one place translates S3 errors for them.
+  const store = createS3Store({ client, bucket });
   const copy = async (from: string, to: string) => {
     try {
       await client.send(new CopyObjectCommand({ Bucket: bucket, Key: to, CopySource: copySource(bucket, from), MetadataDirective: 'COPY' }));
     } catch (err) {
       throw notFoundOr(err, from, `s3 copy ${from} → ${to}`);
-    }
-  };
-  const exists = async (key: string) => {
-    try {
-      await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      return true;
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw translateAwsError(err, `s3 head ${key}`);
     }
   };
   return {
@@ -33,24 +27,14 @@ export function createS3DropArea(opts: { readonly client: S3Client; readonly buc
         await copy(from, to);
       } catch (err) {
         // "Not found" must mean the source is gone (an earlier move), never a copy that could not find it.
-        if (err instanceof NotFoundError && (await exists(from))) {
+        if (err instanceof NotFoundError && (await store.exists(from))) {
           throw new PermanentError(`s3 copy ${from} → ${to}: CopyObject could not find a source that exists`, { cause: err });
         }
         throw err;
       }
-      try {
-        await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: from }));
-      } catch (err) {
-        throw translateAwsError(err, `s3 delete ${from}`);
-      }
+      await store.delete(from);
     },
-    async put(key, body) {
-      try {
-        await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }));
-      } catch (err) {
-        throw translateAwsError(err, `s3 put ${key}`);
-      }
-    },
+    put: (key, body) => store.put(key, body, { contentType: 'application/json' }),
     publish: copy,
   };
 }

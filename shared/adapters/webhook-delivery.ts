@@ -152,13 +152,13 @@ export function createWebhookDelivery(opts: WebhookDeliveryOptions): WebhookDeli
         if (record.verdict === 'stop') return giveUp(message, { ...base, result: 'refused', attempts }, record.error ?? 'refused');
         const delay = retryDelayMs(attempt, schedule);
         if (delay === undefined || signal?.aborted) {
-          return giveUp(message, { ...base, result: 'dead-lettered', attempts }, `gave up after ${attempts.length} of ${max} attempts: ${describe(record)}`);
+          return giveUp(message, { ...base, result: 'dead-lettered', attempts }, `gave up after ${attempts.length} of ${max} attempts: ${describeAttempt(record)}`);
         }
-        opts.logger?.warn('webhook attempt failed; retrying', { webhookId: message.id, attempt, delayMs: delay, outcome: describe(record) });
+        opts.logger?.warn('webhook attempt failed; retrying', { webhookId: message.id, attempt, delayMs: delay, outcome: describeAttempt(record) });
         try {
           await opts.clock.sleep(delay, signal);
         } catch {
-          return giveUp(message, { ...base, result: 'dead-lettered', attempts }, `cancelled after ${attempts.length} attempts: ${describe(record)}`);
+          return giveUp(message, { ...base, result: 'dead-lettered', attempts }, `cancelled after ${attempts.length} attempts: ${describeAttempt(record)}`);
         }
       }
     },
@@ -201,11 +201,14 @@ export function createHttpSender(policy: UrlPolicy): WebhookSender {
     });
 }
 
-function describe(record: AttemptRecord): string {
+/** One attempt's outcome in a sentence: `HTTP 503`, or the network error. */
+export function describeAttempt(record: AttemptRecord | undefined): string {
+  if (!record) return 'no attempt';
   return record.status !== undefined ? `HTTP ${record.status}` : (record.error ?? 'failed');
 }
 
-function safeUrl(raw: string): string {
+/** A URL fit for logs and dead-letter records: credentials and query removed. */
+export function safeUrl(raw: string): string {
   try {
     return redactUrl(new URL(raw));
   } catch {
