@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -17,11 +17,13 @@ export interface MonitoringProps {
   readonly maxMessageAgeSeconds?: number;
   /** Email subscribed to the alarm topic. @default no topic, alarms without actions */
   readonly alarmEmail?: string;
+  /** CloudWatch namespace of the handlers' Powertools metrics. @default 'voxpipe' */
+  readonly metricsNamespace?: string;
 }
 
 /**
  * Alarms: any message in a DLQ, a queue whose oldest message is older than `maxMessageAgeSeconds`,
- * and handler errors. With `alarmEmail`, alarms notify an SNS topic with that subscription.
+ * handler errors, and jobs past their deadline (the sweeper's `JobsSwept` metric). With `alarmEmail`, alarms notify an SNS topic with that subscription.
  */
 export class Monitoring extends Construct {
   readonly alarms: Alarm[] = [];
@@ -62,6 +64,22 @@ export class Monitoring extends Construct {
         }),
       );
     }
+    add(
+      new Alarm(this, 'JobsPastDeadline', {
+        alarmDescription: 'voxpipe jobs past their deadline: the sweeper failed them (a lost hand-off or a stuck stage); see their status.json reason',
+        metric: new Metric({
+          namespace: props.metricsNamespace ?? 'voxpipe',
+          metricName: 'JobsSwept',
+          dimensionsMap: { service: 'voxpipe-sweeper' },
+          period: Duration.minutes(15),
+          statistic: 'Sum',
+        }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
     for (const [name, fn] of Object.entries(props.functions)) {
       add(
         new Alarm(this, `${name}Errors`, {

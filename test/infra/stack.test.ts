@@ -142,13 +142,17 @@ describe('template', () => {
     }
   });
 
-  it('schedules the sweeper and alarms on DLQ depth and oldest message age', () => {
+  it('schedules the sweeper and alarms on DLQ depth, oldest message age and jobs past their deadline', () => {
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(30 minutes)' });
     template.hasResourceProperties('AWS::Events::EventBus', { Name: 'voxpipe' });
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
     expect(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(3);
     expect(alarms.filter((a) => a.MetricName === 'ApproximateAgeOfOldestMessage')).toHaveLength(3);
     for (const a of alarms) expect(a.AlarmActions).toHaveLength(1);
+    // Jobs past their deadline: the sweeper's metric, with the dimension Powertools gives it.
+    expect(alarms.filter((a) => a.MetricName === 'JobsSwept')).toEqual([
+      expect.objectContaining({ Namespace: 'voxpipe', Dimensions: [{ Name: 'service', Value: 'voxpipe-sweeper' }], Threshold: 0 }),
+    ]);
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
   });
 });
