@@ -158,6 +158,7 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
         policy,
         logger,
         loadAudio: () => encodeForChat(file, join(config.workDir, 'tmp', `${jobId}-ask.mp3`)),
+        transcriber,
       });
     }
     const transcript = await readJson<Transcript>(store, jobKeys(jobId).result('json'));

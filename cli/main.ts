@@ -42,6 +42,7 @@ Configuration (environment variables; the flags above override them):
   VOXPIPE_CHAT_BASE_URL    chat API root (default: the transcription base URL when the vendor is the same)
   VOXPIPE_CHAT_API_KEY     chat key when the chat vendor differs (else its vendor key variable)
   VOXPIPE_CHAT_CONTEXT_TOKENS  the chat model's context window (default 32768); requests are planned to fit
+  VOXPIPE_TRANSLATE_SPEECH true: as --translate-speech (default false)
   VOXPIPE_WEBHOOK_URL      POST job.completed / job.failed there, signed per Standard Webhooks
   VOXPIPE_WEBHOOK_SECRET   whsec_… signing secret (verify with the standardwebhooks library)
                            Locally a failing receiver is retried after 5 s, 30 s and 2 min (10 s timeout per
@@ -77,6 +78,7 @@ export function buildProgram(): Command {
     .option('--force', 'start a new job even if this file was transcribed before with the same options', false)
     .option('--work-dir <dir>', 'job store and scratch space (VOXPIPE_WORK_DIR)')
     .option('--translate <langs>', 'also translate the transcript, segment by segment: ISO 639-1 codes, comma separated (e.g. fr,de)', parseLanguages)
+    .option('--translate-speech', "also translate the speech into English with the provider's native speech translation, <name>.en.srt/.vtt/.txt (openai-compatible, deepinfra; VOXPIPE_TRANSLATE_SPEECH)")
     .option('--summary', 'also write a summary (<name>.summary.md)', false)
     .option('--summary-prompt <text>', 'instruction for the summary (implies --summary)')
     .option('--extract <schema.json>', 'also extract JSON matching this JSON Schema (<name>.extract.json)')
@@ -111,6 +113,7 @@ interface TranscribeFlags {
   force: boolean;
   workDir?: string;
   translate?: string[];
+  translateSpeech?: boolean;
   summary: boolean;
   summaryPrompt?: string;
   extract?: string;
@@ -133,9 +136,10 @@ async function transcribeCommand(files: string[], flags: TranscribeFlags): Promi
     VOXPIPE_WORK_DIR: flags.workDir,
     VOXPIPE_WEBHOOK_URL: flags.webhook,
     VOXPIPE_WEBHOOK_SECRET: flags.webhookSecret,
+    VOXPIPE_TRANSLATE_SPEECH: flags.translateSpeech ? 'true' : undefined,
   };
   const config = loadConfig(process.env, overrides);
-  const enrich = await enrichOptions(flags);
+  const enrich = await enrichOptions(flags, config.translateSpeech);
   const logger = createPinoLogger({ destination: join(config.workDir, 'voxpipe.log'), level: flags.verbose ? 'debug' : 'info' });
   const progress = createProgress(flags.progress && process.stderr.isTTY === true);
   const pipeline = createLocalPipeline({ config, logger, onEvent: progress.onEvent });
@@ -257,7 +261,10 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 /** The enrichments asked for on the command line. A bad `--extract` file is a usage error (exit 2). */
-async function enrichOptions(flags: TranscribeFlags): Promise<EnrichOptions> {
+async function enrichOptions(flags: TranscribeFlags, translateSpeech: boolean): Promise<EnrichOptions> {
+  if (translateSpeech && flags.translate?.includes('en')) {
+    throw new ConfigError('--translate en and --translate-speech both write translations.en (<name>.en.srt); pick one');
+  }
   let extract: unknown;
   if (flags.extract !== undefined) {
     try {
@@ -271,6 +278,7 @@ async function enrichOptions(flags: TranscribeFlags): Promise<EnrichOptions> {
     ...(flags.summary || flags.summaryPrompt ? { summary: flags.summaryPrompt ? { prompt: flags.summaryPrompt } : true } : {}),
     ...(extract !== undefined ? { extract } : {}),
     ...(flags.ask ? { ask: flags.ask } : {}),
+    ...(translateSpeech ? { translateSpeech } : {}),
   };
 }
 

@@ -52,6 +52,11 @@ export const EnvSchema = z.object({
   VOXPIPE_CHAT_API_KEY: optionalString,
   /** The chat model's context window in tokens (requests are planned to fit it). */
   VOXPIPE_CHAT_CONTEXT_TOKENS: z.coerce.number().int().min(1000).max(10_000_000).optional(),
+  /** Also translate the speech into English with the provider's native speech translation (`--translate-speech`). */
+  VOXPIPE_TRANSLATE_SPEECH: z
+    .enum(['true', 'false', '1', '0', ''])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
   VOXPIPE_WEBHOOK_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
   VOXPIPE_WEBHOOK_SECRET: optionalString.pipe(
     z
@@ -77,6 +82,8 @@ export interface VoxpipeConfig {
   readonly workDir: string;
   /** Chat endpoint for `--translate`, `--summary`, `--extract`, `--ask`; undefined when there is none. */
   readonly chat?: ChatConfig;
+  /** Native speech translation into English as an extra result (`translations.en`, `mode: 'native-speech'`). */
+  readonly translateSpeech: boolean;
   /** Where job events are POSTed as signed Standard Webhooks; set together with `webhookSecret`. */
   readonly webhookUrl?: string;
   /** `whsec_…` signing secret of `webhookUrl`. */
@@ -124,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     timeoutMs: e.VOXPIPE_TIMEOUT_SECONDS * 1000,
     workDir: e.VOXPIPE_WORK_DIR ?? join(homedir(), '.voxpipe'),
     chat: chatConfig(e, apiKey, env),
+    translateSpeech: e.VOXPIPE_TRANSLATE_SPEECH,
     webhookUrl: e.VOXPIPE_WEBHOOK_URL,
     webhookSecret: e.VOXPIPE_WEBHOOK_SECRET,
   };

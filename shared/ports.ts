@@ -80,6 +80,8 @@ export interface TranscriberCapabilities {
   readonly maxUploadBytes: number;
   /** Longest audio per request the provider accepts, in seconds. */
   readonly maxAudioSeconds: number;
+  /** The provider translates speech into English natively (`task: 'translate'`). */
+  readonly translate: boolean;
 }
 
 export interface TranscribeRequest {
@@ -89,6 +91,11 @@ export interface TranscribeRequest {
   readonly language?: string;
   readonly words?: boolean;
   readonly diarize?: boolean;
+  /**
+   * `translate`: English text of the speech, timed like a transcription (only when `capabilities.translate`;
+   * `language` is then the language spoken). @default 'transcribe'
+   */
+  readonly task?: 'transcribe' | 'translate';
   /** Used in error messages and logs, e.g. `job 3fa2… chunk 7`. */
   readonly label: string;
 }

@@ -143,6 +143,11 @@ export interface JobOptions {
   readonly extract?: unknown;
   /** A question about the audio. */
   readonly ask?: string;
+  /**
+   * Also translate the speech into English with the provider's native speech translation (a second pass over
+   * the chunk audio), stored as `translations.en` with `mode: 'native-speech'`.
+   */
+  readonly translateSpeech?: boolean;
 }
 
 /** Written by the split stage to `jobs/<jobId>/manifest.json`. */
@@ -248,6 +253,11 @@ export type EnrichmentResult<T> = ({ readonly status: 'ok' } & T) | { readonly s
 export interface TranslationResult {
   readonly text: string;
   readonly segments: readonly { readonly id: number; readonly start: number; readonly end: number; readonly text: string }[];
+  /**
+   * `native-speech`: the provider translated the audio itself into English (`--translate-speech`); segments are
+   * the provider's, stitched like the transcript's. Absent: the chat model translated the transcript's segments.
+   */
+  readonly mode?: 'native-speech';
 }
 
 /** One SQS / in-process queue message: everything the transcriber stage needs for one chunk. */

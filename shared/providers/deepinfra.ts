@@ -25,6 +25,7 @@ const VENDOR = 'deepinfra';
  * (words as `{start,end,text}`) and the request's USD cost in `inference_status.cost`.
  * Limits are not documented: 25 MB per upload (the common STT cap) and 900 s per request
  * (a conservative share of Voxtral's 30-minute transcription window) are assumed.
+ * `task: 'translate'` is sent as the endpoint's own `task=translate` (speech → English, same answer shape).
  */
 export function createDeepInfraTranscriber(cfg: DeepInfraConfig): Transcriber {
   const modelPath = cfg.model.split('/').map(encodeURIComponent).join('/');
@@ -32,11 +33,11 @@ export function createDeepInfraTranscriber(cfg: DeepInfraConfig): Transcriber {
   return {
     provider: VENDOR,
     model: cfg.model,
-    capabilities: { timestamps: true, words: true, maxUploadBytes: 25 * 1024 * 1024, maxAudioSeconds: 900 },
+    capabilities: { timestamps: true, words: true, maxUploadBytes: 25 * 1024 * 1024, maxAudioSeconds: 900, translate: true },
     async transcribe(req, signal) {
       const form = new FormData();
       form.append('audio', new Blob([req.audio], { type: 'audio/flac' }), 'chunk.flac');
-      form.append('task', 'transcribe');
+      form.append('task', req.task ?? 'transcribe');
       if (req.language) form.append('language', req.language);
       const body = await sendJsonRequest({
         label: req.label,

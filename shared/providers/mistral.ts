@@ -42,7 +42,7 @@ export function createMistralTranscriber(cfg: MistralConfig): Transcriber {
   return {
     provider: VENDOR,
     model: cfg.model,
-    capabilities: { timestamps, words: false, maxUploadBytes: 100 * 1024 * 1024, maxAudioSeconds: 900 },
+    capabilities: { timestamps, words: false, maxUploadBytes: 100 * 1024 * 1024, maxAudioSeconds: 900, translate: false },
     async transcribe(req, signal) {
       const warnings: string[] = [];
       const form = new FormData();

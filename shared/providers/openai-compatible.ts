@@ -1,5 +1,6 @@
 /**
- * `POST {base}/audio/transcriptions` of OpenAI-compatible servers (OpenAI, vLLM, Groq, Together, …)
+ * `POST {base}/audio/transcriptions` (and, for `task: 'translate'`, `POST {base}/audio/translations`, speech → English)
+ * of OpenAI-compatible servers (OpenAI, vLLM, Groq, Together, …)
  * through the `openai` SDK, with SDK retries off: the call policy retries.
  */
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError, toFile } from 'openai';
@@ -28,6 +29,7 @@ const VENDOR = 'openai-compatible';
  * word) timestamps. A server that rejects `verbose_json` (vLLM serving Voxtral answers 400
  * "Currently do not support verbose_json for …") is remembered per instance: this and later chunks
  * use plain `json`, without segments, and carry a warning so the pipeline times text from the cut plan.
+ * Translations follow the same rule (one server, one answer about `verbose_json`).
  */
 export function createOpenAICompatibleTranscriber(cfg: OpenAICompatibleConfig): Transcriber {
   const errorBodies = new WeakMap<Headers, string>();
@@ -42,15 +44,20 @@ export function createOpenAICompatibleTranscriber(cfg: OpenAICompatibleConfig): 
   const wantsTimestamps = cfg.timestamps ?? true;
   const capabilities = (): TranscriberCapabilities => {
     const timestamps = wantsTimestamps && verboseRejected === undefined;
-    return { timestamps, words: timestamps, maxUploadBytes: 25 * 1024 * 1024, maxAudioSeconds: 1500 };
+    return { timestamps, words: timestamps, maxUploadBytes: 25 * 1024 * 1024, maxAudioSeconds: 1500, translate: true };
   };
 
   async function call(req: TranscribeRequest, signal: AbortSignal, verbose: boolean): Promise<unknown> {
     const granularities: ('segment' | 'word')[] = req.words ? ['segment', 'word'] : ['segment'];
     try {
+      const file = await toFile(Buffer.from(req.audio), 'chunk.flac', { type: 'audio/flac' });
+      if (req.task === 'translate') {
+        // CreateTranslationRequest has no `language` or `timestamp_granularities`: segments come with verbose_json.
+        return await client.audio.translations.create({ file, model: cfg.model, response_format: verbose ? 'verbose_json' : 'json' }, { signal });
+      }
       return await client.audio.transcriptions.create(
         {
-          file: await toFile(Buffer.from(req.audio), 'chunk.flac', { type: 'audio/flac' }),
+          file,
           model: cfg.model,
           ...(req.language ? { language: req.language } : {}),
           ...(verbose ? { response_format: 'verbose_json', timestamp_granularities: granularities } : { response_format: 'json' }),

@@ -31,7 +31,7 @@ export function createOpenRouterTranscriber(cfg: OpenRouterConfig): Transcriber 
   return {
     provider: VENDOR,
     model: cfg.model,
-    capabilities: { timestamps: false, words: false, maxUploadBytes: 18 * 1024 * 1024, maxAudioSeconds: 60 },
+    capabilities: { timestamps: false, words: false, maxUploadBytes: 18 * 1024 * 1024, maxAudioSeconds: 60, translate: false },
     async transcribe(req, signal) {
       const payload = {
         model: cfg.model,

@@ -42,6 +42,7 @@ export function createPocketsphinxTranscriber(opts: PocketsphinxOptions = {}): T
     words: true,
     maxUploadBytes: 1024 * 1024 * 1024,
     maxAudioSeconds: 300,
+    translate: false,
   };
   let ready: Promise<{ binary: string; ffmpeg: string; modelArgs: string[] }> | undefined;
   const setup = () => {

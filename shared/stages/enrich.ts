@@ -3,6 +3,7 @@
  * transcript with a chat model. Each part has its own status: a failed part records its reason and never
  * touches the transcript or the other parts. Every chat call goes through the shared call policy
  * (same retries, timeout and concurrency cap as transcription). Safe to run again: same keys, new bodies.
+ * `translateSpeech` needs no chat model: the transcriber translates the chunk audio itself (speech-translate.ts).
  */
 import { ContextLengthError } from '../core/chat-errors.js';
 import { askAudioInstruction, askTranscriptMessages } from '../core/chat-ask.js';
@@ -24,11 +25,12 @@ import {
 } from '../core/translate-batches.js';
 import { checkTranslationReply } from '../core/translate-reply.js';
 import type { ChatCallUsage, EnrichmentResult, JobOptions, Transcript, TranslationResult } from '../core/types.js';
-import type { BlobStore, CallPolicy, ChatMessage, ChatModel, ChatReply, ChatRequest, Logger } from '../ports.js';
+import type { BlobStore, CallPolicy, ChatMessage, ChatModel, ChatReply, ChatRequest, Logger, Transcriber } from '../ports.js';
+import { translateSpeech } from './speech-translate.js';
 import { readJson, writeJson } from './store-json.js';
 
 /** The enrichments asked for; a subset of the job's options. */
-export type EnrichOptions = Pick<JobOptions, 'translate' | 'summary' | 'extract' | 'ask'>;
+export type EnrichOptions = Pick<JobOptions, 'translate' | 'summary' | 'extract' | 'ask' | 'translateSpeech'>;
 
 export interface EnrichDeps {
   readonly store: BlobStore;
@@ -39,6 +41,8 @@ export interface EnrichDeps {
   readonly logger: Logger;
   /** The source audio for `--ask` on short files (mp3 or wav). Without it questions are answered over the transcript. */
   readonly loadAudio?: () => Promise<{ readonly data: Uint8Array; readonly format: 'mp3' | 'wav' }>;
+  /** The job's speech-to-text provider, for `translateSpeech` (native speech → English; needs no chat model). */
+  readonly transcriber?: Transcriber;
 }
 
 /** What the enrich stage wrote. */
@@ -55,7 +59,7 @@ const MAX_SPLIT_DEPTH = 3;
 
 /** True when any enrichment is asked for. */
 export function wantsEnrichment(options: EnrichOptions): boolean {
-  return Boolean(options.translate?.length || options.summary || options.extract !== undefined || options.ask);
+  return Boolean(options.translate?.length || options.summary || options.extract !== undefined || options.ask || options.translateSpeech);
 }
 
 /** Keys of the enrichment results of a job, next to `results/<jobId>/transcript.<ext>`. */
@@ -95,11 +99,18 @@ export async function enrichJob(jobId: string, options: EnrichOptions, deps: Enr
     blocked || !deps.chat ? Promise.resolve(failed(blocked ?? 'no chat model')) : work(deps.chat).catch((err) => failed(errorMessage(err)));
   const ctx = (chat: ChatModel): PartContext => ({ chat, deps, transcript, calls, jobId });
 
-  const [translations, summary, extraction, answer] = await Promise.all([
-    options.translate?.length
+  // Native speech translation owns `en` when asked for: the chat does not translate into English as well.
+  const chatLanguages = (options.translate ?? []).filter((language) => !(options.translateSpeech && language === 'en'));
+  const [chatTranslations, speech, summary, extraction, answer] = await Promise.all([
+    chatLanguages.length
       ? Promise.all(
-          options.translate.map(async (language) => [language, await run((chat) => translate(ctx(chat), language), failedPart)] as const),
+          chatLanguages.map(async (language) => [language, await run((chat) => translate(ctx(chat), language), failedPart)] as const),
         ).then((entries) => Object.fromEntries(entries))
+      : undefined,
+    options.translateSpeech
+      ? transcript.status === 'completed'
+        ? translateSpeech(jobId, deps).catch((err: unknown) => failedPart(`native speech translation to en failed: ${errorMessage(err)}`))
+        : Promise.resolve(failedPart(`no transcript to work from: ${transcript.error ?? 'transcription failed'}`))
       : undefined,
     options.summary ? run((chat) => summarize(ctx(chat), typeof options.summary === 'object' ? options.summary.prompt : undefined), failedPart) : undefined,
     options.extract !== undefined ? run((chat) => extract(ctx(chat), options.extract), failedPart) : undefined,
@@ -108,6 +119,7 @@ export async function enrichJob(jobId: string, options: EnrichOptions, deps: Enr
       : undefined,
   ]);
 
+  const translations = chatTranslations || speech ? { ...chatTranslations, ...(speech ? { en: speech } : {}) } : undefined;
   const written: string[] = [];
   const put = async (key: string, body: string, contentType: string) => {
     await deps.store.put(key, body, { contentType });

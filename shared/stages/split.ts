@@ -182,7 +182,8 @@ function chunkSender(req: SplitRequest, deps: SplitDeps) {
   };
 }
 
-function chunkTask(jobId: string, options: JobOptions, chunk: PlannedChunk): ChunkTask {
+/** The queue message of one planned chunk: what the transcriber stage (and native speech translation) sends. */
+export function chunkTask(jobId: string, options: JobOptions, chunk: PlannedChunk): ChunkTask {
   return {
     jobId,
     index: chunk.index,

@@ -36,7 +36,17 @@ export async function transcribeChunk(task: ChunkTask, deps: TranscribeDeps): Pr
   return 'done';
 }
 
-async function callProvider(task: ChunkTask, audio: Uint8Array, label: string, deps: TranscribeDeps): Promise<ChunkResult> {
+/**
+ * One chunk through the call policy. A permanent provider error comes back as a failed chunk result;
+ * a transient one that outlasts the retries is thrown. Also used for native speech translation (`speechTask`).
+ */
+export async function callProvider(
+  task: ChunkTask,
+  audio: Uint8Array,
+  label: string,
+  deps: Pick<TranscribeDeps, 'transcriber' | 'policy'>,
+  speechTask?: 'translate',
+): Promise<ChunkResult> {
   const { transcriber } = deps;
   try {
     const { value, attempts } = await deps.policy.run(label, (signal) =>
@@ -47,6 +57,7 @@ async function callProvider(task: ChunkTask, audio: Uint8Array, label: string, d
           language: task.language,
           words: task.words,
           diarize: task.diarize,
+          ...(speechTask ? { task: speechTask } : {}),
           label,
         },
         signal,

@@ -271,6 +271,73 @@ describe('openrouter and deepinfra specifics', () => {
   });
 });
 
+describe('native speech translation (task: translate)', () => {
+  const ENGLISH = 'en:w0 en:w1 en:w2 en:w3 en:w4 en:w5 en:w6 en:w7 en:w8 en:w9 en:w10 en:w11';
+
+  it('openai-compatible posts /audio/translations (CreateTranslationRequest) with verbose_json and maps segments', async () => {
+    await withDouble('openai-compatible', async (double) => {
+      const t = createOpenAICompatibleTranscriber({ baseUrl: double.url, model: 'whisper-1' });
+
+      const result = await t.transcribe(request({ task: 'translate', language: 'de', words: true }), AbortSignal.timeout(10_000));
+
+      const seen = double.requests[0];
+      expect(seen?.path).toBe('/v1/audio/translations');
+      expect(seen?.validationErrors).toEqual([]);
+      expect(seen?.body).toMatchObject({ model: 'whisper-1', response_format: 'verbose_json' });
+      expect(seen?.body).not.toHaveProperty('language'); // not a CreateTranslationRequest field
+      expect(result.text).toBe(ENGLISH);
+      expect(result.segments?.map((s) => [s.start, s.end])).toEqual(SEGMENT_TIMES);
+      expect(result.segments?.[0]?.text).toBe('en:w0 en:w1 en:w2 en:w3');
+      expect(t.capabilities.translate).toBe(true);
+    });
+  });
+
+  it('the double refuses a translation request with transcription-only fields', async () => {
+    await withDouble('openai-compatible', async (double) => {
+      const res = await postForm(`${double.url}/audio/translations`, { model: 'whisper-1', 'timestamp_granularities[]': 'segment' });
+
+      expect(res.status).toBe(400);
+      expect(double.requests[0]?.validationErrors.length).toBeGreaterThan(0);
+    });
+  });
+
+  it('openai-compatible falls back to json translations when vLLM rejects verbose_json', async () => {
+    await withDouble('vllm', async (double) => {
+      const t = createOpenAICompatibleTranscriber({ baseUrl: double.url, model: 'whisper-large-v3', timestamps: true });
+
+      const result = await t.transcribe(request({ task: 'translate' }), AbortSignal.timeout(10_000));
+
+      expect(double.requests.map((r) => [r.path, r.body?.response_format])).toEqual([
+        ['/v1/audio/translations', 'verbose_json'],
+        ['/v1/audio/translations', 'json'],
+      ]);
+      expect(result.text).toBe(ENGLISH);
+      expect(result.segments).toBeUndefined();
+      expect(result.warnings?.[0]).toMatch(/rejected verbose_json/);
+    });
+  });
+
+  it('deepinfra sends task=translate to its inference endpoint and maps segments', async () => {
+    await withDouble('deepinfra', async (double) => {
+      const t = createDeepInfraTranscriber({ baseUrl: double.url, model: 'mistralai/Voxtral-Small-24B-2507' });
+
+      const result = await t.transcribe(request({ task: 'translate', language: 'de' }), AbortSignal.timeout(10_000));
+
+      expect(double.requests[0]?.path).toBe('/v1/inference/mistralai/Voxtral-Small-24B-2507');
+      expect(double.requests[0]?.validationErrors).toEqual([]);
+      expect(double.requests[0]?.body).toMatchObject({ task: 'translate', language: 'de' });
+      expect(result.text).toBe(ENGLISH);
+      expect(result.segments?.map((s) => [s.start, s.end])).toEqual(SEGMENT_TIMES);
+      expect(t.capabilities.translate).toBe(true);
+    });
+  });
+
+  it('mistral and openrouter report no native speech translation', () => {
+    expect(createMistralTranscriber({ baseUrl: 'http://127.0.0.1:1', model: 'voxtral-mini-latest' }).capabilities.translate).toBe(false);
+    expect(createOpenRouterTranscriber({ baseUrl: 'http://127.0.0.1:1', model: 'mistralai/voxtral-mini-transcribe' }).capabilities.translate).toBe(false);
+  });
+});
+
 describe('HTTP error translation', () => {
   it.each([408, 409, 429, 500, 502, 503, 504, 524, 529])('treats %i as transient', (status) => {
     expect(httpStatusError(LABEL, 'x', status, {})).toBeInstanceOf(TransientError);

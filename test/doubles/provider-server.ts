@@ -107,7 +107,7 @@ export async function startProviderDouble(opts: ProviderDoubleOptions): Promise<
     const words = await opts.recognize(decoded.audio);
     const latency = opts.latencyMs?.(info.seconds) ?? 0;
     if (latency > 0) await delay(latency);
-    send(res, record, protocol.answer(decoded.body, words, info.seconds));
+    send(res, record, protocol.answer(decoded.body, words, info.seconds, record.path));
   }
 
   function injectFault(res: ServerResponse, record: RecordedRequest, fault: Fault): void {

@@ -29,13 +29,19 @@ export interface VendorProtocol {
   /** Path prefix of the base URL as the vendor documents it (`/v1`, `/api/v1`, or empty). */
   readonly basePath: string;
   readonly validationStatus: number;
-  /** True for the transcription route. */
+  /** True for the transcription route (and the speech translation route where the vendor has one). */
   route(method: string, path: string): boolean;
   decode(request: Request): Promise<DecodedRequest>;
   errorBody(status: number, message: string): unknown;
   /** A refusal the schema cannot express (vLLM and `verbose_json`, Mistral and `language` + timestamps). */
   refuse?(body: Record<string, unknown>): Answer | undefined;
-  answer(body: Record<string, unknown>, words: readonly Word[], audioSeconds: number): Answer;
+  /** `path` tells a translation request (`/v1/audio/translations`) from a transcription one. */
+  answer(body: Record<string, unknown>, words: readonly Word[], audioSeconds: number, path: string): Answer;
+}
+
+/** How the doubles "translate" speech into English: each recognized word prefixed `en:`. */
+export function speechTranslation(words: readonly Word[]): Word[] {
+  return words.map((w) => ({ ...w, word: `en:${w.word}` }));
 }
 
 /** The protocol for `vendor`. */
@@ -51,6 +57,8 @@ const PROTOCOLS: Record<Vendor, () => VendorProtocol> = {
   deepinfra,
 };
 
+const TRANSLATIONS_PATH = '/v1/audio/translations';
+
 function openAI(vllm: boolean): VendorProtocol {
   const errorBody = (status: number, message: string) =>
     vllm
@@ -59,8 +67,11 @@ function openAI(vllm: boolean): VendorProtocol {
   return {
     basePath: '/v1',
     validationStatus: 400,
-    route: (method, path) => method === 'POST' && path === '/v1/audio/transcriptions',
-    decode: (request) => decodeMultipart(request, () => specRequestValidator('openai', '/audio/transcriptions', 'multipart/form-data')),
+    route: (method, path) => method === 'POST' && (path === '/v1/audio/transcriptions' || path === TRANSLATIONS_PATH),
+    decode: (request) => {
+      const route = new URL(request.url).pathname === TRANSLATIONS_PATH ? '/audio/translations' : '/audio/transcriptions';
+      return decodeMultipart(request, () => specRequestValidator('openai', route, 'multipart/form-data'));
+    },
     errorBody,
     refuse(body) {
       if (vllm && body.response_format === 'verbose_json') {
@@ -68,11 +79,21 @@ function openAI(vllm: boolean): VendorProtocol {
       }
       return undefined;
     },
-    answer(body, words, seconds) {
+    answer(body, heard, seconds, path) {
+      const translation = path === TRANSLATIONS_PATH;
+      const words = translation ? speechTranslation(heard) : heard;
       const text = joinWords(words);
       const usage = { type: 'duration', seconds: Math.ceil(seconds) };
       if (body.response_format === 'text') return { status: 200, body: text };
-      if (body.response_format !== 'verbose_json') return { status: 200, body: { text, usage } };
+      // CreateTranslationResponseJson / …VerboseJson carry no usage; verbose segments only, no words.
+      if (body.response_format !== 'verbose_json') return { status: 200, body: translation ? { text } : { text, usage } };
+      if (translation) {
+        const segments = segmentsOf(words).map((s, id) => ({
+          id, seek: 0, start: s.start, end: s.end, text: ` ${s.text}`, tokens: [],
+          temperature: 0, avg_logprob: -0.2, compression_ratio: 1.1, no_speech_prob: 0.01,
+        }));
+        return { status: 200, body: { language: 'english', duration: seconds, text, segments } };
+      }
       const granularities = (body.timestamp_granularities as string[] | undefined) ?? ['segment'];
       return {
         status: 200,
@@ -203,7 +224,8 @@ function deepinfra(): VendorProtocol {
       decodeMultipart(request, () => (validator ??= schemaValidator(DEEPINFRA_SCHEMA)), { fileField: 'audio', bracketArrays: false }),
     errorBody: (status, message) =>
       status === 422 ? { detail: [{ loc: ['body'], msg: message, type: 'value_error' }] } : { detail: { error: message } },
-    answer(body, words, seconds) {
+    answer(body, heard, seconds) {
+      const words = body.task === 'translate' ? speechTranslation(heard) : heard;
       const segments = segmentsOf(words).map((s, id) => ({ id, start: s.start, end: s.end, text: s.text }));
       return {
         status: 200,

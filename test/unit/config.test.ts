@@ -28,6 +28,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ VOXPIPE_PROVIDER: 'whisper' })).toThrowError(/VOXPIPE_PROVIDER.*offline.*openai-compatible.*mistral/s);
   });
 
+  it('reads VOXPIPE_TRANSLATE_SPEECH as a boolean, off by default, and refuses other values', () => {
+    expect(loadConfig({}).translateSpeech).toBe(false);
+    expect(loadConfig({ VOXPIPE_TRANSLATE_SPEECH: 'true' }).translateSpeech).toBe(true);
+    expect(loadConfig({ VOXPIPE_TRANSLATE_SPEECH: '0' }, { VOXPIPE_TRANSLATE_SPEECH: 'true' }).translateSpeech).toBe(true);
+    expect(() => loadConfig({ VOXPIPE_TRANSLATE_SPEECH: 'english' })).toThrowError(/VOXPIPE_TRANSLATE_SPEECH/);
+  });
+
   it('fails when a paid provider has no key, naming both variables', () => {
     expect(() => loadConfig({ VOXPIPE_PROVIDER: 'openrouter' })).toThrowError(/VOXPIPE_API_KEY or OPENROUTER_API_KEY/);
   });
