@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import pLimit from 'p-limit';
 import { type ConfigOverrides, loadConfig, PROVIDERS } from '../shared/config.js';
 import { ConfigError, errorMessage } from '../shared/core/errors.js';
 import type { ResultExt } from '../shared/core/keys.js';
@@ -146,8 +147,11 @@ async function transcribeCommand(files: string[], flags: TranscribeFlags): Promi
   const names = uniqueNames(files);
   const started = Date.now();
 
+  // Files in flight at once: enough to keep every provider slot busy while the next file splits, without
+  // hashing and opening thousands of files together (`voxpipe backfill` is the tool for whole archives).
+  const fileLimit = pLimit(Math.max(2, config.concurrency));
   const outcomes = await Promise.all(
-    files.map(async (file, i): Promise<Outcome> => {
+    files.map((file, i): Promise<Outcome> => fileLimit(async () => {
       const name = names[i] ?? basename(file);
       const missing = await checkReadable(file);
       if (missing) return { file, name, error: missing };
@@ -159,7 +163,7 @@ async function transcribeCommand(files: string[], flags: TranscribeFlags): Promi
         logger.error('job crashed', { file, error: errorMessage(err) });
         return { file, name, error: errorMessage(err) };
       }
-    }),
+    })),
   );
   progress.stop();
   printSummary(outcomes, Date.now() - started, pipeline.transcriber.provider, pipeline.transcriber.model);
