@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { headDroppedObject } from '../../shared/adapters/s3-drop-area.js';
-import { ConfigError, errorMessage, NotFoundError } from '../../shared/core/errors.js';
+import { ConfigError, errorMessage, } from '../../shared/core/errors.js';
 import { jobKeys } from '../../shared/core/keys.js';
 import { type DropRef, S3_DROP_ROOTS } from '../../shared/core/profile-paths.js';
 import { overridesFromMetadata } from '../../shared/core/profile-schema.js';
@@ -11,9 +11,10 @@ import type { BlobStore, DropArea, Logger } from '../../shared/ports.js';
 import { type JobDefaults, type ProfilesConfig, type ResolvedJob, resolveJobOptions } from '../../shared/profiles.js';
 import { writeDropRecord } from '../../shared/stages/drop-job.js';
 import { finalizeSource } from '../../shared/stages/finalize-source.js';
-import { readJson, writeJson } from '../../shared/stages/store-json.js';
+import { writeJson } from '../../shared/stages/store-json.js';
 import type { Upload } from './s3-event.js';
 import { claimSource, sourceClaimKey } from './source-claim.js';
+import { readJsonIfExists } from '../../shared/stages/store-json.js';
 
 /** Everything the splitter needs to admit a drop-folder upload. */
 export interface DropContext {
@@ -72,8 +73,8 @@ export async function admitDrop(upload: Upload, drop: DropRef, ctx: DropContext)
   for (let retried = false; ; retried = true) {
     const decision = await claimSource(ctx.store, jobId, source, { now: ctx.now, splitTimeoutMs: ctx.splitTimeoutMs });
     if (decision === 'split' || decision === 'take-over') break;
-    const claim = await readOptional<{ source: string }>(ctx.store, sourceClaimKey(jobId));
-    const status = await readOptional<JobStatus>(ctx.store, jobKeys(jobId).status);
+    const claim = await readJsonIfExists<{ source: string }>(ctx.store, sourceClaimKey(jobId));
+    const status = await readJsonIfExists<JobStatus>(ctx.store, jobKeys(jobId).status);
     const finished = status?.state === 'completed' || status?.state === 'failed';
     if (status?.state === 'failed' && !retried) {
       // The same content failed before (provider down, a bad override): this drop is a new attempt.
@@ -112,13 +113,4 @@ export function dropJobId(bucket: string, profile: string, contentId: string, op
     .update(`drop\n${bucket}\n${profile}\n${contentId}\n${JSON.stringify(options)}\n${nonce ?? ''}`)
     .digest('hex')
     .slice(0, 20);
-}
-
-async function readOptional<T>(store: BlobStore, key: string): Promise<T | undefined> {
-  try {
-    return await readJson<T>(store, key);
-  } catch (err) {
-    if (err instanceof NotFoundError) return undefined;
-    throw err;
-  }
 }

@@ -1,7 +1,8 @@
-import { AlreadyExistsError, NotFoundError } from '../../shared/core/errors.js';
+import { AlreadyExistsError, } from '../../shared/core/errors.js';
 import { jobKeys } from '../../shared/core/keys.js';
 import type { JobStatus } from '../../shared/core/types.js';
 import type { BlobStore } from '../../shared/ports.js';
+import { readJsonIfExists } from '../../shared/stages/store-json.js';
 
 /** `jobs/<jobId>/source.claim`: written once, conditionally, by the first splitter to see an upload. */
 export const sourceClaimKey = (jobId: string) => `${jobKeys(jobId).root}source.claim`;
@@ -34,20 +35,11 @@ export async function claimSource(
   } catch (err) {
     if (!(err instanceof AlreadyExistsError)) throw err;
   }
-  const status = await readOptional<JobStatus>(store, jobKeys(jobId).status);
+  const status = await readJsonIfExists<JobStatus>(store, jobKeys(jobId).status);
   if (status && status.state !== 'splitting') return 'duplicate';
-  const claim = await readOptional<{ claimedAt: string }>(store, key);
+  const claim = await readJsonIfExists<{ claimedAt: string }>(store, key);
   const claimedAt = claim ? Date.parse(claim.claimedAt) : 0;
   if (opts.now - claimedAt < opts.splitTimeoutMs) return 'in-progress';
   await store.put(key, JSON.stringify({ source, claimedAt: new Date(opts.now).toISOString(), takeOver: true }), { contentType: 'application/json' });
   return 'take-over';
-}
-
-async function readOptional<T>(store: BlobStore, key: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(new TextDecoder().decode(await store.get(key))) as T;
-  } catch (err) {
-    if (err instanceof NotFoundError) return undefined;
-    throw err;
-  }
 }

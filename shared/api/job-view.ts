@@ -2,13 +2,13 @@
  * What `GET /jobs/{id}` reports, derived from what the pipeline stored: `jobs/<id>/status.json`, the chunk
  * results under `jobs/<id>/chunks/` (progress and cost so far) and `results/<id>/` (links when done).
  */
-import { NotFoundError } from '../core/errors.js';
 import { jobKeys } from '../core/keys.js';
 import type { ChunkResult, JobStatus, Transcript } from '../core/types.js';
 import type { BlobStore } from '../ports.js';
 import type { UrlSigner } from './ports.js';
 import type { ApiJobRecord } from './records.js';
 import type { ApiJobState } from './schemas.js';
+import { readJsonIfExists } from '../stages/store-json.js';
 
 /** The job as the API returns it (see `Job` in api/openapi.yaml). */
 export interface JobView {
@@ -38,7 +38,7 @@ const TERMINAL = new Set<ApiJobState>(['completed', 'failed']);
 
 /** The state and status of a job: the pipeline's status when it has one, else where the source is. */
 export async function jobState(store: BlobStore, record: ApiJobRecord): Promise<{ state: ApiJobState; status?: JobStatus }> {
-  const status = await readOptional<JobStatus>(store, jobKeys(record.jobId).status);
+  const status = await readJsonIfExists<JobStatus>(store, jobKeys(record.jobId).status);
   if (status) return { state: status.state, status };
   if (record.sourceKind === 'upload' && !(await store.exists(record.sourceKey))) return { state: 'awaiting_upload' };
   return { state: 'queued' };
@@ -71,7 +71,7 @@ export async function jobView(
   const keys = jobKeys(record.jobId);
   const { state, status } = await jobState(store, record);
   const chunks = await chunkResults(store, keys.chunksPrefix);
-  const transcript = TERMINAL.has(state) ? await readOptional<Transcript>(store, keys.result('json')) : undefined;
+  const transcript = TERMINAL.has(state) ? await readJsonIfExists<Transcript>(store, keys.result('json')) : undefined;
   const updatedAt = status?.updatedAt ?? record.createdAt;
   const finishedAt = TERMINAL.has(state) ? updatedAt : undefined;
   const end = finishedAt ? Date.parse(finishedAt) : opts.now;
@@ -99,7 +99,7 @@ async function chunkResults(store: BlobStore, prefix: string): Promise<ChunkResu
   const results: ChunkResult[] = [];
   for await (const key of store.list(prefix)) {
     if (!key.endsWith('.json')) continue;
-    const result = await readOptional<ChunkResult>(store, key);
+    const result = await readJsonIfExists<ChunkResult>(store, key);
     if (result) results.push(result);
   }
   return results;
@@ -128,18 +128,3 @@ async function resultLinks(store: BlobStore, signer: UrlSigner, jobId: string, o
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
-
-async function readOptional<T>(store: BlobStore, key: string): Promise<T | undefined> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await store.get(key);
-  } catch (err) {
-    if (err instanceof NotFoundError) return undefined;
-    throw err;
-  }
-  try {
-    return JSON.parse(new TextDecoder().decode(bytes)) as T;
-  } catch (cause) {
-    throw new Error(`${key}: not JSON (${bytes.byteLength} bytes)`, { cause });
-  }
-}
