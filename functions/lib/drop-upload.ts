@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { headDroppedObject } from '../../shared/adapters/s3-drop-area.js';
-import { ConfigError, errorMessage, } from '../../shared/core/errors.js';
+import { ConfigError, errorMessage } from '../../shared/core/errors.js';
 import { jobKeys } from '../../shared/core/keys.js';
 import { type DropRef, S3_DROP_ROOTS } from '../../shared/core/profile-paths.js';
 import { overridesFromMetadata } from '../../shared/core/profile-schema.js';

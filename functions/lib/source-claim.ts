@@ -1,4 +1,4 @@
-import { AlreadyExistsError, } from '../../shared/core/errors.js';
+import { AlreadyExistsError } from '../../shared/core/errors.js';
 import { jobKeys } from '../../shared/core/keys.js';
 import type { JobStatus } from '../../shared/core/types.js';
 import type { BlobStore } from '../../shared/ports.js';
