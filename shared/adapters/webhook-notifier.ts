@@ -7,7 +7,7 @@
  * the local CLI settles before it exits. On AWS the same payload and signing go through a queue instead.
  */
 import { createHash } from 'node:crypto';
-import type { JobEvent, Notifier } from '../ports.js';
+import type { EnrichmentOutcome, JobEvent, Notifier } from '../ports.js';
 import type { DeliveryOutcome, WebhookDelivery, WebhookMessage } from './webhook-delivery.js';
 
 /** Event types a webhook can carry. */
@@ -37,6 +37,8 @@ export interface WebhookData {
   readonly resultKeys?: readonly string[];
   /** Where the results can be fetched: `file://` URLs locally, presigned URLs on AWS. */
   readonly links?: Readonly<Record<string, string>>;
+  /** How translations, summary, extraction and the question ended, when the job asked for any (`job.completed`). */
+  readonly enrichment?: EnrichmentOutcome;
   /** `job.progress` only. */
   readonly chunksDone?: number;
   readonly chunksTotal?: number;
@@ -121,7 +123,14 @@ export function webhookPayloadOf(event: JobEvent, details: WebhookDetails, at: D
       return {
         type: event.type,
         timestamp,
-        data: { jobId: event.jobId, source: event.source, status: 'completed', ...details, resultKeys: event.resultKeys },
+        data: {
+          jobId: event.jobId,
+          source: event.source,
+          status: 'completed',
+          ...details,
+          resultKeys: event.resultKeys,
+          ...(event.enrichment ? { enrichment: event.enrichment } : {}),
+        },
       };
     case 'job.failed':
       return {
