@@ -16,6 +16,28 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 /** Credentials and region the emulators accept. */
 export const FAKE_AWS = { region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } } as const;
 
+/**
+ * The environment a handler sees in the harness: fake credentials, SDK endpoints pointed at the emulators,
+ * checksums as the emulators accept them, Powertools quiet. Callers add their `VOXPIPE_*` settings.
+ */
+export function emulatedAwsEnv(endpoints: { sqs: string; json: string; bucket: string; s3: string }, service: string): Record<string, string> {
+  return {
+    AWS_REGION: FAKE_AWS.region,
+    AWS_ACCESS_KEY_ID: FAKE_AWS.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: FAKE_AWS.credentials.secretAccessKey,
+    AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.json,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.json,
+    AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+    AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+    POWERTOOLS_LOG_LEVEL: process.env.VOXPIPE_TEST_LOG_LEVEL ?? 'SILENT',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_SERVICE_NAME: service,
+    VOXPIPE_BUCKET: endpoints.bucket,
+    VOXPIPE_S3_ENDPOINT: endpoints.s3,
+  };
+}
+
 export interface S3Emulator {
   readonly endpoint: string;
   client(): S3Client;

@@ -23,7 +23,7 @@ import { recognizeTones } from '../fixtures/tone-speech.js';
 import { uploadJobId } from '../../functions/lib/s3-event.js';
 import { type RecordedEvent, startAwsJsonDouble } from './aws-json-double.js';
 import { startConditionalS3Proxy } from './conditional-s3-proxy.js';
-import { FAKE_AWS, startS3Emulator, startSqsEmulator } from './emulators.js';
+import { FAKE_AWS, startS3Emulator, startSqsEmulator, emulatedAwsEnv } from './emulators.js';
 import { type EventSourceMapping, startEventSourceMapping } from './event-source-mapping.js';
 
 const BUCKET = 'voxpipe-ingest';
@@ -92,19 +92,7 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
   const enrich = await queueWithDlq(sqs, 'enrich', visibility, 3);
 
   const env: Record<string, string> = {
-    AWS_REGION: FAKE_AWS.region,
-    AWS_ACCESS_KEY_ID: FAKE_AWS.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: FAKE_AWS.credentials.secretAccessKey,
-    AWS_ENDPOINT_URL_SQS: sqsEmu.endpoint,
-    AWS_ENDPOINT_URL_EVENTBRIDGE: json.endpoint,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: json.endpoint,
-    AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
-    AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
-    POWERTOOLS_LOG_LEVEL: process.env.VOXPIPE_TEST_LOG_LEVEL ?? 'SILENT',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-    POWERTOOLS_SERVICE_NAME: 'voxpipe-harness',
-    VOXPIPE_BUCKET: BUCKET,
-    VOXPIPE_S3_ENDPOINT: proxy.endpoint,
+    ...emulatedAwsEnv({ sqs: sqsEmu.endpoint, json: json.endpoint, bucket: BUCKET, s3: proxy.endpoint }, 'voxpipe-harness'),
     VOXPIPE_WORK_QUEUE_URL: work.url,
     VOXPIPE_SPLIT_QUEUE_URL: split.url,
     VOXPIPE_AGGREGATE_QUEUE_URL: aggregate.url,

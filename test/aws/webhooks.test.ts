@@ -27,7 +27,7 @@ import type { BlobStore, JobEvent, Notifier } from '../../shared/ports.js';
 import type { WebhookQueueSend, WebhookTask } from '../../functions/lib/webhook-queue.js';
 import { type AwsJsonDouble, startAwsJsonDouble } from './aws-json-double.js';
 import { type ConditionalS3Proxy, startConditionalS3Proxy } from './conditional-s3-proxy.js';
-import { FAKE_AWS, type S3Emulator, type SqsEmulator, startS3Emulator, startSqsEmulator } from './emulators.js';
+import { FAKE_AWS, type S3Emulator, type SqsEmulator, startS3Emulator, startSqsEmulator, emulatedAwsEnv } from './emulators.js';
 import { type EventSourceMapping, startEventSourceMapping } from './event-source-mapping.js';
 import { voxpipe } from '../e2e/run-cli.js';
 
@@ -119,19 +119,7 @@ describe('AWS webhooks: queue → webhook Lambda → signed POST', () => {
     base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
 
     const env: Record<string, string> = {
-      AWS_REGION: FAKE_AWS.region,
-      AWS_ACCESS_KEY_ID: FAKE_AWS.credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: FAKE_AWS.credentials.secretAccessKey,
-      AWS_ENDPOINT_URL_SQS: sqsEmu.endpoint,
-      AWS_ENDPOINT_URL_EVENTBRIDGE: json.endpoint,
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: json.endpoint,
-      AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
-      AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
-      POWERTOOLS_LOG_LEVEL: process.env.VOXPIPE_TEST_LOG_LEVEL ?? 'SILENT',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      POWERTOOLS_SERVICE_NAME: 'voxpipe-webhooks-test',
-      VOXPIPE_BUCKET: BUCKET,
-      VOXPIPE_S3_ENDPOINT: proxy.endpoint,
+      ...emulatedAwsEnv({ sqs: sqsEmu.endpoint, json: json.endpoint, bucket: BUCKET, s3: proxy.endpoint }, 'voxpipe-webhooks-test'),
       VOXPIPE_EVENT_BUS_NAME: 'voxpipe',
       VOXPIPE_WEBHOOK_QUEUE_URL: queue.url,
       VOXPIPE_WEBHOOK_URL: `${base}/hook`,
