@@ -1,7 +1,7 @@
 /**
  * `POST …/chat/completions` over raw fetch, in the three dialects voxpipe's vendors speak. They differ
  * only in the audio part: OpenAI / vLLM / OpenRouter take `input_audio: {data, format}`, Mistral takes
- * `input_audio: "<base64>"` (see ../shared/specs/API-CONTRACTS.md §1.2, §2.3, §3.4).
+ * `input_audio: "<base64>"` (see test/specs/API-CONTRACTS.md §1.2, §2.3, §3.4).
  */
 import { z } from 'zod';
 import { ContextLengthError, isContextLengthMessage } from '../core/chat-errors.js';

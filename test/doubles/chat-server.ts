@@ -176,7 +176,7 @@ function chatRequestValidator(spec: SpecName, path: string): BodyValidator {
   const key = `${spec} ${path}`;
   let v = chatValidators.get(key);
   if (!v) {
-    const doc = withoutNullable(parse(readFileSync(`${SPEC_DIR}/${spec}.openapi.yaml`, 'utf8'), { maxAliasCount: -1 })) as Schema;
+    const doc = withoutNullable(parse(readFileSync(`${SPEC_DIR}${spec}.openapi.yaml`, 'utf8'), { maxAliasCount: -1 })) as Schema;
     const paths = doc.paths as Record<string, { post: { requestBody: { content: Record<string, { schema: Schema }> } } }>;
     const media = paths[path]?.post.requestBody.content['application/json']?.schema;
     if (!media) throw new Error(`spec ${spec} has no JSON chat request at POST ${path}`);

@@ -1,15 +1,16 @@
 /**
- * Request validation against the vendors' published OpenAPI documents (in /work/shared/specs),
+ * Request validation against the vendors' published OpenAPI documents (copied into test/specs/, see its README),
  * so a provider double refuses exactly what the real service's contract refuses.
  * Documents are parsed once per process (the OpenAI one is 3 MB) and validators are cached.
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { parse } from 'yaml';
 
-/** Where the vendor specs live; overridable for other checkouts. */
-export const SPEC_DIR = process.env.VOXPIPE_SPEC_DIR ?? '/work/shared/specs';
+/** Where the vendor specs live: in the repository, next to this folder (any clone, any folder). */
+export const SPEC_DIR = fileURLToPath(new URL('../specs/', import.meta.url));
 
 /** The spec documents the doubles validate against. */
 export type SpecName = 'openai' | 'mistral' | 'openrouter';
@@ -71,7 +72,7 @@ export function schemaValidator(schema: Schema, doc: Schema = {}, strictFields =
 function loadSpec(name: SpecName): Schema {
   let doc = docs.get(name);
   if (!doc) {
-    doc = parse(readFileSync(`${SPEC_DIR}/${name}.openapi.yaml`, 'utf8'), { maxAliasCount: -1 }) as Schema;
+    doc = parse(readFileSync(`${SPEC_DIR}${name}.openapi.yaml`, 'utf8'), { maxAliasCount: -1 }) as Schema;
     docs.set(name, doc);
   }
   return doc;

@@ -1,6 +1,6 @@
 /**
  * The wire protocol of each vendor the provider double imitates: route, auth, request schema,
- * error body and answer shape. Shapes follow /work/shared/specs and API-CONTRACTS.md.
+ * error body and answer shape. Shapes follow the vendor specs in test/specs/ and test/specs/API-CONTRACTS.md.
  */
 import type { Word } from '../../shared/core/types.js';
 import { decodeForm } from './form-fields.js';
