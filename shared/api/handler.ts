@@ -8,13 +8,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { errorMessage, NotFoundError } from '../core/errors.js';
+import { isSafeKeyUnder, unsafeKeyReason } from '../core/key-safety.js';
 import { type WebhookTarget, webhookTargetKey } from '../core/webhook-target.js';
-import type { BlobStore, Logger } from '../ports.js';
+import type { BlobStore, Logger, Notifier } from '../ports.js';
 import { hashApiKey } from './api-keys.js';
 import { jobState, jobSummary, jobView } from './job-view.js';
 import type { ApiKeyStore, ApiPrincipal, JobSubmitter, UrlSigner } from './ports.js';
 import { type ApiJobRecord, apiKeys, type JobRequest } from './records.js';
 import { resetFailedJob } from './retry.js';
+import { currentTranscript, EditError, RevisionConflictError, saveRevision, TranscriptEditBody } from './revisions.js';
 import { CreateJobBody, firstIssue, JOB_ID_PATTERN, ListJobsQuery } from './schemas.js';
 
 /** An HTTP request, as either runtime sees it. Header names are lowercase. */
@@ -44,17 +46,22 @@ export interface ApiDeps {
   readonly now?: () => number;
   /** @default 20 random hex characters */
   readonly newJobId?: () => string;
-  /** Key prefixes an `{ s3Key }` source may name. @default ['inbox/'] */
-  readonly sourcePrefixes?: readonly string[];
+  /**
+   * Key prefixes a tenant's `{ s3Key }` sources may be under. @default `tenants/<tenant>/inbox/` only: a tenant
+   * never names another tenant's audio (or the shared `inbox/`, whose uploads belong to whoever can write the bucket).
+   */
+  readonly sourcePrefixes?: (tenant: string) => readonly string[];
   /** Lifetime of presigned upload and result links. @default 3600 */
   readonly linkTtlSeconds?: number;
+  /** Where `job.transcript.edited` goes (webhooks). @default none */
+  readonly notifier?: Notifier;
 }
 
 /** Build the API once per container / server; the returned function handles one request. */
 export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiResponse> {
   const now = deps.now ?? Date.now;
   const newJobId = deps.newJobId ?? (() => randomBytes(10).toString('hex'));
-  const sourcePrefixes = deps.sourcePrefixes ?? ['inbox/'];
+  const sourcePrefixes = deps.sourcePrefixes ?? ((tenant: string) => [apiKeys.tenantSourcesPrefix(tenant)]);
   const linkTtlSeconds = deps.linkTtlSeconds ?? 3600;
 
   async function createJob(principal: ApiPrincipal, req: ApiRequest): Promise<ApiResponse> {
@@ -67,10 +74,14 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
     const jobId = newJobId();
     let sourceKey: string;
     if (source.s3Key !== undefined) {
-      if (!sourcePrefixes.some((p) => source.s3Key?.startsWith(p)) || source.s3Key.split('/').includes('..')) {
-        return invalid({ field: 'source.s3Key', message: `must be a key under ${sourcePrefixes.map((p) => `"${p}"`).join(' or ')}` });
+      const reason = unsafeKeyReason(source.s3Key);
+      if (reason) return invalid({ field: 'source.s3Key', message: `the key ${reason}` });
+      // "Not yours" and "not there" answer alike, so the API is no oracle for other tenants' keys.
+      const prefixes = sourcePrefixes(principal.tenant);
+      const allowed = prefixes.some((p) => isSafeKeyUnder(source.s3Key ?? '', p));
+      if (!allowed || !(await deps.store.exists(source.s3Key))) {
+        return invalid({ field: 'source.s3Key', message: `no such object among your sources (keys under ${prefixes.map((p) => `"${p}"`).join(' or ')})` });
       }
-      if (!(await deps.store.exists(source.s3Key))) return invalid({ field: 'source.s3Key', message: `no object "${source.s3Key}" in the bucket` });
       sourceKey = source.s3Key;
     } else {
       sourceKey = apiKeys.upload(jobId, source.fileName ?? 'source');
@@ -137,6 +148,37 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
     return json(202, { jobId, state: 'queued' }, { location: `/jobs/${jobId}` });
   }
 
+  /** `GET /jobs/{id}/transcript`: the current revision of the result JSON. */
+  async function getTranscript(principal: ApiPrincipal, jobId: string): Promise<ApiResponse> {
+    const record = await ownJob(principal, jobId);
+    if (!record) return unknownJob(jobId);
+    const transcript = await currentTranscript(deps.store, jobId);
+    if (!transcript) return error(404, 'not_found', `job ${jobId} has no transcript yet`);
+    return json(200, transcript);
+  }
+
+  /** `POST /jobs/{id}/transcript/revisions`: save a correction as a new revision, re-render, send `job.transcript.edited`. */
+  async function editTranscript(principal: ApiPrincipal, jobId: string, req: ApiRequest): Promise<ApiResponse> {
+    const record = await ownJob(principal, jobId);
+    if (!record) return unknownJob(jobId);
+    const body = parseJsonBody(req.body);
+    if ('error' in body) return body.error;
+    const parsed = TranscriptEditBody.safeParse(body.value);
+    if (!parsed.success) return invalid(firstIssue(parsed.error));
+    try {
+      const saved = await saveRevision(deps.store, jobId, parsed.data, { now: new Date(now()), editor: principal.tenant });
+      const revision = saved.transcript.revision?.number ?? 0;
+      deps.logger.info('transcript edited', { jobId, tenant: principal.tenant, revision });
+      await deps.notifier?.notify({ type: 'job.transcript.edited', jobId, source: record.sourceKey, revision, resultKeys: saved.resultKeys });
+      return json(201, saved.transcript, { location: `/jobs/${jobId}/transcript` });
+    } catch (err) {
+      if (err instanceof NotFoundError) return error(404, 'not_found', `job ${jobId} has no transcript yet`);
+      if (err instanceof RevisionConflictError) return error(409, 'conflict', err.message);
+      if (err instanceof EditError) return invalid({ field: err.field, message: err.message });
+      throw err;
+    }
+  }
+
   async function ownJob(principal: ApiPrincipal, jobId: string): Promise<ApiJobRecord | undefined> {
     if (!JOB_ID_PATTERN.test(jobId)) return undefined;
     return readRecord(apiKeys.tenantJob(principal.tenant, jobId));
@@ -175,6 +217,10 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
           return await getJob(principal, route.jobId);
         case 'retry':
           return await retryJob(principal, route.jobId);
+        case 'transcript':
+          return await getTranscript(principal, route.jobId);
+        case 'edit':
+          return await editTranscript(principal, route.jobId, req);
       }
     } catch (err) {
       deps.logger.error('api request failed', { method: req.method, path: req.path, error: errorMessage(err) });
@@ -185,7 +231,7 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
 
 type Route =
   | { kind: 'route'; name: 'create' | 'list' }
-  | { kind: 'route'; name: 'get' | 'retry'; jobId: string }
+  | { kind: 'route'; name: 'get' | 'retry' | 'transcript' | 'edit'; jobId: string }
   | { kind: 'method'; allow: string }
   | { kind: 'none' };
 
@@ -200,6 +246,10 @@ function matchRoute(method: string, path: string): Route {
   const jobId = decodeURIComponent(parts[1] ?? '');
   if (parts.length === 2) return method === 'GET' ? { kind: 'route', name: 'get', jobId } : { kind: 'method', allow: 'GET' };
   if (parts.length === 3 && parts[2] === 'retry') return method === 'POST' ? { kind: 'route', name: 'retry', jobId } : { kind: 'method', allow: 'POST' };
+  if (parts.length === 3 && parts[2] === 'transcript') return method === 'GET' ? { kind: 'route', name: 'transcript', jobId } : { kind: 'method', allow: 'GET' };
+  if (parts.length === 4 && parts[2] === 'transcript' && parts[3] === 'revisions') {
+    return method === 'POST' ? { kind: 'route', name: 'edit', jobId } : { kind: 'method', allow: 'POST' };
+  }
   return { kind: 'none' };
 }
 

@@ -3,6 +3,7 @@
  *
  * ```
  * api-keys/<sha256(key)>.json            { tenant, name?, createdAt }: the key itself is never stored
+ * tenants/<tenant>/inbox/<path>         the tenant's own audio: the only keys its `{ s3Key }` sources may name
  * tenants/<tenant>/jobs/<jobId>.json     the API's job record (source, options, webhook): the tenant index,
  *                                        so "is this my job" is one GET and listing is one prefix LIST
  * jobs/<jobId>/request.json              the options the pipeline applies to this job (read by the splitter)
@@ -44,6 +45,7 @@ export interface JobRequest {
 export const apiKeys = {
   apiKey: (keyHash: string) => `api-keys/${keyHash}.json`,
   tenantJobsPrefix: (tenant: string) => `tenants/${tenant}/jobs/`,
+  tenantSourcesPrefix: (tenant: string) => `tenants/${tenant}/inbox/`,
   tenantJob: (tenant: string, jobId: string) => `tenants/${tenant}/jobs/${jobId}.json`,
   request: (jobId: string) => `${jobKeys(jobId).root}request.json`,
   uploadsPrefix: 'uploads/',

@@ -37,7 +37,7 @@ beforeEach(async () => {
   });
   keyA = await createApiKey(store, 'tenant-a');
   keyB = await createApiKey(store, 'tenant-b');
-  await store.put('inbox/talk.mp3', 'audio');
+  await store.put('tenants/tenant-a/inbox/talk.mp3', 'audio');
 });
 
 /** Send a request; check it (when it has a body) and its response against the OpenAPI document. */
@@ -72,10 +72,10 @@ describe('POST /jobs', () => {
   });
 
   it('starts an s3Key job at once', async () => {
-    const res = await call('POST', '/jobs', { body: { source: { s3Key: 'inbox/talk.mp3' } } });
+    const res = await call('POST', '/jobs', { body: { source: { s3Key: 'tenants/tenant-a/inbox/talk.mp3' } } });
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ jobId: 'job00000000000000001', state: 'queued' });
-    expect(started.map((r) => [r.jobId, r.sourceKey, r.sourceKind])).toEqual([['job00000000000000001', 'inbox/talk.mp3', 's3Key']]);
+    expect(started.map((r) => [r.jobId, r.sourceKey, r.sourceKind])).toEqual([['job00000000000000001', 'tenants/tenant-a/inbox/talk.mp3', 's3Key']]);
   });
 
   it.each([
@@ -103,8 +103,8 @@ describe('POST /jobs', () => {
     expect((await call('POST', '/jobs', { raw: '{not json' })).body.error.field).toBe('body');
     const outside = await call('POST', '/jobs', { body: { source: { s3Key: 'api-keys/abc.json' } } });
     expect(outside.body.error).toMatchObject({ field: 'source.s3Key' });
-    const missing = await call('POST', '/jobs', { body: { source: { s3Key: 'inbox/nope.mp3' } } });
-    expect(missing.body.error).toMatchObject({ field: 'source.s3Key', message: expect.stringContaining('no object') });
+    const missing = await call('POST', '/jobs', { body: { source: { s3Key: 'tenants/tenant-a/inbox/nope.mp3' } } });
+    expect(missing.body.error).toMatchObject({ field: 'source.s3Key', message: expect.stringContaining('no such object') });
   });
 });
 
@@ -191,8 +191,8 @@ describe('GET /jobs/{id}', () => {
 
 describe('GET /jobs?status= and POST /jobs/{id}/retry', () => {
   it('lists failed jobs, refuses to retry a running one (409), and retries a failed one keeping its good chunks', async () => {
-    const a = (await call('POST', '/jobs', { body: { source: { s3Key: 'inbox/talk.mp3' } } })).body.jobId as string;
-    const b = (await call('POST', '/jobs', { body: { source: { s3Key: 'inbox/talk.mp3' } } })).body.jobId as string;
+    const a = (await call('POST', '/jobs', { body: { source: { s3Key: 'tenants/tenant-a/inbox/talk.mp3' } } })).body.jobId as string;
+    const b = (await call('POST', '/jobs', { body: { source: { s3Key: 'tenants/tenant-a/inbox/talk.mp3' } } })).body.jobId as string;
     const ka = jobKeys(a);
     await store.put(ka.status, JSON.stringify({ jobId: a, source: 'x', state: 'failed', reason: 'chunk 1: provider rejected audio', updatedAt: new Date().toISOString() }));
     await store.put(ka.chunkResult({ index: 0, start: 0, end: 30 }), JSON.stringify(okChunk(a, 0, 30)));

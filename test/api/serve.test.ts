@@ -120,11 +120,11 @@ describe('voxpipe serve: the job API on 127.0.0.1', () => {
   });
 
   it('runs an s3Key job that fails at the provider, lists it as failed, and retries it to completion', async () => {
-    // GIVEN a recording already in the store's inbox/
+    // GIVEN a recording already in the tenant's own inbox (tenants/<tenant>/inbox/)
     const { path, words } = await toneSpeechFixture({ seed: 41, durationSeconds: 24, format: 'mp3' });
-    await createFsStore(join(server.workDir, 'store')).putFile('inbox/meeting.mp3', path);
+    await createFsStore(join(server.workDir, 'store')).putFile('tenants/acme/inbox/meeting.mp3', path);
 
-    const created = await call(server.url, 'POST', '/jobs', { key, body: { source: { s3Key: 'inbox/meeting.mp3' }, options: { words: true } } });
+    const created = await call(server.url, 'POST', '/jobs', { key, body: { source: { s3Key: 'tenants/acme/inbox/meeting.mp3' }, options: { words: true } } });
     expect(created.status).toBe(202);
     const id = created.body.jobId as string;
     const failed = await waitForState(server.url, key, id, 'failed');

@@ -100,9 +100,9 @@ describe('AWS job API (functions/api.ts behind API Gateway HTTP API)', () => {
 
   it('starts an s3Key job through the split queue, lists it when it fails, and retries it keeping the good chunks', async () => {
     const { path, words } = await toneSpeechFixture({ seed: 52, durationSeconds: 45, format: 'mp3' });
-    await aws.store.putFile('inbox/api/interview.mp3', path);
+    await aws.store.putFile('tenants/acme/inbox/interview.mp3', path);
 
-    const created = await invoke('POST', '/jobs', { key, body: { source: { s3Key: 'inbox/api/interview.mp3' }, options: { words: true } } });
+    const created = await invoke('POST', '/jobs', { key, body: { source: { s3Key: 'tenants/acme/inbox/interview.mp3' }, options: { words: true } } });
     expect(created.body.state).toBe('queued');
     const id = created.body.jobId as string;
     const failed = await waitForState(id, 'failed');

@@ -1,0 +1,72 @@
+/**
+ * Issue 11, High 1: the job API never lets one tenant start (and so read) a job on another tenant's audio,
+ * answers "not there" and "not yours" alike, and refuses keys with empty or dot segments.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createFsStore } from '../../shared/adapters/fs-store.js';
+import { createApiKey, createStoreApiKeys } from '../../shared/api/api-keys.js';
+import { createApi } from '../../shared/api/handler.js';
+import type { ApiJobRecord } from '../../shared/api/records.js';
+import type { BlobStore } from '../../shared/ports.js';
+import { silentLogger } from '../e2e/local-harness.js';
+import { scratchDir } from '../fixtures/audio.js';
+
+let store: BlobStore;
+let api: ReturnType<typeof createApi>;
+let started: ApiJobRecord[];
+let keyA: string;
+let keyB: string;
+
+beforeEach(async () => {
+  store = createFsStore(await scratchDir('api-tenants'));
+  started = [];
+  api = createApi({
+    store,
+    keys: createStoreApiKeys(store),
+    submitter: { start: async (r) => void started.push(r) },
+    signer: { getUrl: async (k) => `https://signed.example/${k}`, putUrl: async (k) => `https://signed.example/${k}` },
+    logger: silentLogger,
+  });
+  keyA = await createApiKey(store, 'tenant-a');
+  keyB = await createApiKey(store, 'tenant-b');
+  await store.put('tenants/tenant-a/inbox/board-call.wav', 'audio of a');
+  await store.put('inbox/meetings/board-call.wav', 'audio of the shared inbox');
+});
+
+const submit = (key: string, s3Key: string) =>
+  api({ method: 'POST', path: '/jobs', query: {}, headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ source: { s3Key } }) });
+
+describe('job API sources are scoped per tenant', () => {
+  it('starts a job on the tenant’s own source', async () => {
+    const res = await submit(keyA, 'tenants/tenant-a/inbox/board-call.wav');
+    expect(res.status).toBe(202);
+    expect(started.map((r) => r.sourceKey)).toEqual(['tenants/tenant-a/inbox/board-call.wav']);
+  });
+
+  it.each([
+    ['another tenant’s object', 'tenants/tenant-a/inbox/board-call.wav'],
+    ['the shared inbox', 'inbox/meetings/board-call.wav'],
+    ['a key outside every source prefix', 'api-keys/0000.json'],
+  ])('refuses %s, with the same answer as for a missing object', async (_label, s3Key) => {
+    const refused = await submit(keyB, s3Key);
+    const missing = await submit(keyB, 'tenants/tenant-b/inbox/no-such-file.wav');
+    expect(refused.status).toBe(400);
+    expect(missing.status).toBe(400);
+    // No existence oracle: the answer does not depend on whether the object exists, nor name it.
+    const strip = (body: unknown, key: string) => JSON.stringify(body).replaceAll(key, '<key>');
+    expect(strip(refused.body, s3Key)).toBe(strip(missing.body, 'tenants/tenant-b/inbox/no-such-file.wav'));
+    expect(started).toEqual([]);
+  });
+
+  it.each(['inbox/./meetings/board-call.wav', 'tenants/tenant-a/inbox//board-call.wav', 'tenants/tenant-a/inbox/./board-call.wav', 'tenants/tenant-a/inbox/sub/../board-call.wav', 'tenants/tenant-a/inbox/', '/tenants/tenant-a/inbox/board-call.wav'])(
+    'rejects empty and dot segments: %s',
+    async (s3Key) => {
+      const res = await submit(keyA, s3Key);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ error: { field: 'source.s3Key' } });
+      // The refusal is about the key's form alone: it says nothing of whether an object is there.
+      expect(JSON.stringify(res.body)).toMatch(/segment|starts with/);
+      expect(started).toEqual([]);
+    },
+  );
+});
