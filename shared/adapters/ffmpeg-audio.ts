@@ -13,10 +13,11 @@ import { open, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import { PermanentError } from '../core/errors.js';
+import { errorMessage, InfrastructureError, PermanentError } from '../core/errors.js';
 import type { AudioProbe, Pause } from '../core/types.js';
 import type { AnalyzeOptions, AudioTools } from '../ports.js';
 import { type FfmpegBinaryOptions, resolveFfmpegBinaries } from './ffmpeg-binaries.js';
+import { checkFfmpeg, type FfmpegCapabilities, FfmpegUnusableError } from './ffmpeg-capabilities.js';
 
 /** Sample rate of the working copy and of every chunk. */
 export const WORK_SAMPLE_RATE = 16_000;
@@ -31,6 +32,17 @@ export interface FfmpegAudioTools extends AudioTools {
    * `probe().durationSeconds` (estimated from headers/bitrate for some mp3s, truncated files).
    */
   analyze(path: string, opts: AnalyzeOptions): Promise<{ pauses: Pause[]; workPath: string; durationSeconds: number }>;
+  /**
+   * Find the binaries and check what they can do (once per process; a failed check is run again next time).
+   * Rejects with `FfmpegUnusableError` (an `InfrastructureError`) when they cannot serve the split.
+   */
+  check(): Promise<FfmpegCapabilities>;
+}
+
+interface Tools {
+  readonly ffmpeg: string;
+  readonly ffprobe: string;
+  readonly caps: FfmpegCapabilities;
 }
 
 /**
@@ -38,10 +50,18 @@ export interface FfmpegAudioTools extends AudioTools {
  * → `PATH` → `@ffmpeg-installer/ffmpeg` / `@ffprobe-installer/ffprobe`; resolved on first use.
  */
 export function createFfmpegAudioTools(opts: FfmpegBinaryOptions = {}): FfmpegAudioTools {
-  let binaries: ReturnType<typeof resolveFfmpegBinaries> | undefined;
-  const bins = () => {
-    binaries ??= resolveFfmpegBinaries(opts);
-    return binaries;
+  let tools: Promise<Tools> | undefined;
+  const bins = (): Promise<Tools> => {
+    tools ??= resolveFfmpegBinaries(opts)
+      .catch((err: unknown) => {
+        throw new FfmpegUnusableError(errorMessage(err), { cause: err });
+      })
+      .then(async (b) => ({ ...b, caps: await checkFfmpeg(b) }));
+    // Only success is kept: a check that failed (binary being replaced, no memory) is run again on the next call.
+    tools.catch(() => {
+      tools = undefined;
+    });
+    return tools;
   };
 
   const probe = async (path: string): Promise<AudioProbe> => {
@@ -52,14 +72,18 @@ export function createFfmpegAudioTools(opts: FfmpegBinaryOptions = {}): FfmpegAu
   return {
     probe,
 
+    async check() {
+      return (await bins()).caps;
+    },
+
     async analyze(path, options) {
-      const { ffmpeg, ffprobe } = await bins();
+      const { ffmpeg, ffprobe, caps } = await bins();
       const workPath = join(options.workDir, `${basename(path)}.16k.s16le`);
       // Probe and decode run side by side; for a non-audio file the probe's message is the clearer one.
       // No second decode for containers without a duration: the decode below measures the audio anyway.
       const [probed, decodedResult] = await Promise.allSettled([
         probeAudio(ffprobe, path, async () => Number.NaN),
-        decodeAndDetect(ffmpeg, path, workPath, options),
+        decodeAndDetect(ffmpeg, path, workPath, options, caps),
       ]);
       if (probed.status === 'rejected') throw probed.reason;
       if (decodedResult.status === 'rejected') throw decodedResult.reason;
@@ -112,6 +136,7 @@ async function probeAudio(ffprobe: string, path: string, measure: () => Promise<
 
   const res = await run(ffprobe, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path]);
   if (res.code !== 0) {
+    throwIfInfrastructure('ffprobe', res, res.tail);
     throw new PermanentError(`${name}: not an audio file (ffprobe: ${cleanTail(res.tail, path) || `exit ${res.code}`})`);
   }
   const parsed = FfprobeOutput.safeParse(safeJson(res.stdout.toString('utf8')));
@@ -171,6 +196,7 @@ async function decodeDuration(ffmpeg: string, path: string): Promise<number> {
     },
   );
   if (res.code !== 0) {
+    throwIfInfrastructure('ffmpeg', res, res.tail);
     throw new PermanentError(`${basename(path)}: cannot decode audio (ffmpeg: ${cleanTail(res.tail, path) || `exit ${res.code}`})`);
   }
   return lastUs / 1e6;
@@ -184,7 +210,7 @@ interface Decoded {
 }
 
 /** One ffmpeg pass: decode → 16 kHz mono s16le working copy, silencedetect on the same samples. */
-async function decodeAndDetect(ffmpeg: string, path: string, workPath: string, opts: AnalyzeOptions): Promise<Decoded> {
+async function decodeAndDetect(ffmpeg: string, path: string, workPath: string, opts: AnalyzeOptions, caps: FfmpegCapabilities): Promise<Decoded> {
   // Downmix before resampling (half the resampling work for stereo); silencedetect on the decoder's float
   // samples, the s16 conversion happens once at the encoder. asetpts=N/SR/TB: silencedetect times count samples
   // of the working copy, not container timestamps (mp3/aac streams start at 0.025 s or so).
@@ -200,7 +226,8 @@ async function decodeAndDetect(ffmpeg: string, path: string, workPath: string, o
     ffmpeg,
     ['-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info', '-vn', '-sn', '-dn', '-i', path,
       '-map', '0:a:0', '-af', filter, '-c:a', 'pcm_s16le', '-f', 's16le',
-      ...(opts.onProgress ? ['-progress', 'pipe:2', '-stats_period', '0.1'] : []),
+      // -stats_period is ffmpeg ≥ 4.4; older builds (the Lambda layer's) report progress every 0.5 s.
+      ...(opts.onProgress ? ['-progress', 'pipe:2', ...(caps.statsPeriod ? ['-stats_period', '0.1'] : [])] : []),
       '-y', workPath],
     {
       onStderrLine: (line) => {
@@ -227,8 +254,12 @@ async function decodeAndDetect(ffmpeg: string, path: string, workPath: string, o
       },
     },
   );
-  if (res.code !== 0) {
+  // Before the exit code: some builds exit 0 after "Error writing trailer …: No space left on device".
+  if (res.code !== 0 || errors.some((l) => INFRASTRUCTURE_LINE.some((re) => re.test(l)))) {
     await rm(workPath, { force: true });
+    throwIfInfrastructure('ffmpeg', res, [...errors, ...res.tail], workPath);
+  }
+  if (res.code !== 0) {
     const why = cleanTail(errors.length > 0 ? errors : res.tail, path) || `exit ${res.code}`;
     throw new PermanentError(`${basename(path)}: cannot decode audio, the file is corrupt or unsupported (ffmpeg: ${why})`);
   }
@@ -661,6 +692,8 @@ function crc16(buf: Uint8Array, from: number, to: number): number {
 
 interface RunResult {
   readonly code: number;
+  /** The signal that ended the child (killed: OOM, timeout, operator), if any. */
+  readonly signal: NodeJS.Signals | null;
   readonly stdout: Buffer;
   /** Last stderr lines (bounded). */
   readonly tail: string[];
@@ -681,9 +714,9 @@ function run(
     if (hooks.onStdoutLine !== undefined) createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', hooks.onStdoutLine);
     else child.stdout.on('data', (b: Buffer) => out.push(b));
     const tail = collectTail(child.stderr, hooks.onStderrLine);
-    child.on('error', (err) => reject(new PermanentError(`cannot run ${bin}: ${err.message}`, { cause: err })));
-    child.on('close', (code) => {
-      void tail.then((lines) => resolve({ code: code ?? 1, stdout: Buffer.concat(out), tail: lines }));
+    child.on('error', (err) => reject(new FfmpegUnusableError(`cannot run ${bin}: ${err.message}`, { cause: err })));
+    child.on('close', (code, signal) => {
+      void tail.then((lines) => resolve({ code: code ?? 1, signal, stdout: Buffer.concat(out), tail: lines }));
     });
   });
 }
@@ -700,6 +733,26 @@ function collectTail(stream: NodeJS.ReadableStream, onLine?: (line: string) => v
   return new Promise((resolve) => rl.on('close', () => resolve(lines)));
 }
 
+
+/**
+ * ffmpeg/ffprobe failures that say nothing about the input: the tool rejected its own command line, was killed,
+ * or could not write (full disk, no memory, our output path). The input's faults (bad headers, invalid data,
+ * unsupported codec) stay `PermanentError`s.
+ */
+const INFRASTRUCTURE_LINE = [
+  /Unrecognized option|Option not found|Error splitting the argument list|Unknown encoder|No such filter/i,
+  /No space left on device|Cannot allocate memory|Disk quota exceeded|Too many open files|Read-only file system/i,
+];
+
+function throwIfInfrastructure(tool: 'ffmpeg' | 'ffprobe', res: RunResult, lines: readonly string[], ownOutput?: string): void {
+  if (res.signal !== null) {
+    throw new InfrastructureError(`${tool} was killed by ${res.signal} (out of memory or time?); this says nothing about the file, the message is retried`);
+  }
+  const line = lines.find((l) => INFRASTRUCTURE_LINE.some((re) => re.test(l)) || (ownOutput !== undefined && l.includes(ownOutput) && /\[(error|fatal|panic)\]|Permission denied|Could not|Cannot|No such file/i.test(l)));
+  if (line !== undefined) {
+    throw new InfrastructureError(`${tool} failed for a reason other than the file (${line.replace(/\[[^\]]*@ 0x[0-9a-f]+\]\s*/g, '').trim()}); the message is retried`);
+  }
+}
 
 /** Error lines without the path prefix and ffmpeg's `[tag @ 0x…] [error]` decorations, joined. */
 function cleanTail(lines: readonly string[], path: string): string {

@@ -17,6 +17,15 @@ export class TransientError extends Error {
   }
 }
 
+/**
+ * The machine failed, not the input: a tool that cannot run (missing binary, an option it does not know),
+ * a process killed, a full disk, no memory. Transient (retried through the queue, counted, alarmed) and never
+ * reported as a verdict on the user's file.
+ */
+export class InfrastructureError extends TransientError {
+  readonly infrastructure = true;
+}
+
 /** Retrying cannot help: bad request, auth, payment, payload too large, unsupported or corrupt audio. */
 export class PermanentError extends Error {
   override readonly name = 'PermanentError';

@@ -3,7 +3,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFfmpegAudioTools, encodeFlac16kMono } from '../../shared/adapters/ffmpeg-audio.js';
 import { resolveFfmpegBinaries } from '../../shared/adapters/ffmpeg-binaries.js';
-import { PermanentError } from '../../shared/core/errors.js';
+import { InfrastructureError, PermanentError } from '../../shared/core/errors.js';
 import type { Pause } from '../../shared/core/types.js';
 import type { AudioTools } from '../../shared/ports.js';
 import {
@@ -152,10 +152,10 @@ describe.each(adapters)('AudioTools contract: %s', (_name, make) => {
 });
 
 describe('ffmpeg binary lookup', () => {
-  it('fails with the install command when ffmpeg is missing', async () => {
+  it('fails with the install command when ffmpeg is missing, as an infrastructure fault (not a bad file)', async () => {
     const tools = createFfmpegAudioTools({ ffmpegPath: '/nonexistent/ffmpeg' });
     const { path } = await toneSpeechFixture({ seed: 11, durationSeconds: SECONDS, format: 'wav', sampleRate: 44_100 });
-    await expect(tools.probe(path)).rejects.toThrow(PermanentError);
+    await expect(tools.probe(path)).rejects.toThrow(InfrastructureError);
     await expect(tools.probe(path)).rejects.toThrow(/ffmpeg not found or not executable at \/nonexistent\/ffmpeg; .*apt-get install -y ffmpeg/);
   });
 
