@@ -6,6 +6,7 @@ import { type ConfigOverrides, loadConfig, PROVIDERS } from '../shared/config.js
 import { ConfigError, errorMessage } from '../shared/core/errors.js';
 import type { ResultExt } from '../shared/core/keys.js';
 import { createPinoLogger } from '../shared/adapters/pino-logger.js';
+import { uniqueResultNames } from './result-names.js';
 import { createLocalPipeline, type LocalJobResult } from './local-pipeline.js';
 import { createProgress } from './progress.js';
 import { registerJobsCommand } from './commands/jobs.js';
@@ -33,6 +34,7 @@ Configuration (environment variables; the flags above override them):
   VOXPIPE_CONCURRENCY      parallel provider calls, never exceeded, retries included (default 8)
   VOXPIPE_CHUNK_SECONDS    target chunk length; cuts are made only inside pauses (default 120)
   VOXPIPE_TIMESTAMPS       auto | provider | cut-plan (default auto: per provider capability)
+  VOXPIPE_VOCABULARY       words and phrases to bias recognition towards, comma separated (Mistral)
   VOXPIPE_MAX_ATTEMPTS     attempts per provider call for 429/5xx/timeouts (default 6)
   VOXPIPE_TIMEOUT_SECONDS  per-attempt timeout; a hung call is abandoned and retried (default 300)
   VOXPIPE_WORK_DIR         job store and scratch space (default ~/.voxpipe)
@@ -76,6 +78,7 @@ export function buildProgram(): Command {
     .option('--format <list>', `output formats, comma separated: ${FORMATS.join(',')}`, parseFormats, [...FORMATS])
     .option('--words', 'ask the provider for word timestamps too', false)
     .option('--diarize', 'ask the provider for speaker labels (Mistral)', false)
+    .option('--vocabulary <terms>', 'words and phrases to bias recognition towards, comma separated (Mistral context_bias; VOXPIPE_VOCABULARY)')
     .option('--force', 'start a new job even if this file was transcribed before with the same options', false)
     .option('--work-dir <dir>', 'job store and scratch space (VOXPIPE_WORK_DIR)')
     .option('--translate <langs>', 'also translate the transcript, segment by segment: ISO 639-1 codes, comma separated (e.g. fr,de)', parseLanguages)
@@ -111,6 +114,7 @@ interface TranscribeFlags {
   format: ResultExt[];
   words: boolean;
   diarize: boolean;
+  vocabulary?: string;
   force: boolean;
   workDir?: string;
   translate?: string[];
@@ -134,6 +138,7 @@ async function transcribeCommand(files: string[], flags: TranscribeFlags): Promi
     VOXPIPE_CONCURRENCY: flags.concurrency,
     VOXPIPE_CHUNK_SECONDS: flags.chunkSeconds,
     VOXPIPE_TIMESTAMPS: flags.timestamps,
+    VOXPIPE_VOCABULARY: flags.vocabulary,
     VOXPIPE_WORK_DIR: flags.workDir,
     VOXPIPE_WEBHOOK_URL: flags.webhook,
     VOXPIPE_WEBHOOK_SECRET: flags.webhookSecret,
@@ -144,7 +149,7 @@ async function transcribeCommand(files: string[], flags: TranscribeFlags): Promi
   const logger = createPinoLogger({ destination: join(config.workDir, 'voxpipe.log'), level: flags.verbose ? 'debug' : 'info' });
   const progress = createProgress(flags.progress && process.stderr.isTTY === true);
   const pipeline = createLocalPipeline({ config, logger, onEvent: progress.onEvent });
-  const names = uniqueNames(files);
+  const names = uniqueResultNames(files);
   const started = Date.now();
 
   // Files in flight at once: enough to keep every provider slot busy while the next file splits, without
@@ -230,17 +235,6 @@ async function checkReadable(file: string): Promise<string | undefined> {
   } catch {
     return `${file}: no such file`;
   }
-}
-
-/** `talk.mp3` → `talk`; a second `talk.*` becomes `talk-2`, so no output overwrites another. */
-function uniqueNames(files: readonly string[]): string[] {
-  const seen = new Map<string, number>();
-  return files.map((file) => {
-    const base = basename(file, extname(file)) || basename(file);
-    const n = (seen.get(base) ?? 0) + 1;
-    seen.set(base, n);
-    return n === 1 ? base : `${base}-${n}`;
-  });
 }
 
 function parseFormats(value: string): ResultExt[] {

@@ -1,0 +1,47 @@
+/**
+ * Issue 11, High 4: every input of one `voxpipe transcribe` run gets its own result files, whatever the
+ * names: `a/talk.wav b/talk.wav talk-2.wav` once wrote two inputs to `talk-2.*`.
+ */
+import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { uniqueResultNames } from '../../cli/result-names.js';
+import { scratchDir } from '../fixtures/audio.js';
+import { voxpipe } from '../e2e/run-cli.js';
+
+describe('result names of one run', () => {
+  it.each([
+    [['a/talk.wav', 'b/talk.wav', 'talk-2.wav']],
+    [['talk-2.wav', 'a/talk.wav', 'b/talk.wav']],
+    [['x/talk.mp3', 'y/talk.wav', 'z/talk.flac', 'talk-2.m4a', 'talk-3.ogg', 'talk-2-2.mp3']],
+    [['Talk.wav', 'talk.wav', 'TALK-2.wav']], // one file on a case-insensitive disk (macOS, Windows)
+    [['a.mp3', 'a.wav', 'a', '.hidden', 'b/.hidden']],
+  ])('never give two inputs one name: %j', (files) => {
+    const names = uniqueResultNames(files);
+    expect(names).toHaveLength(files.length);
+    expect(new Set(names.map((n) => n.toLowerCase())).size).toBe(files.length);
+    for (const n of names) expect(n).not.toMatch(/[/\\]/);
+  });
+
+  it('keeps a file’s own name when it is free, so re-runs write the same files', () => {
+    expect(uniqueResultNames(['a/talk.wav', 'b/talk.wav', 'talk-2.wav'])).toEqual(['talk', 'talk-3', 'talk-2']);
+    expect(uniqueResultNames(['meeting.mp3'])).toEqual(['meeting']);
+  });
+
+  it('the CLI writes one result per input for colliding names, each naming its own file', async () => {
+    const dir = await scratchDir('names');
+    const inputs = [join(dir, 'a', 'talk.wav'), join(dir, 'b', 'talk.wav'), join(dir, 'talk-2.wav')];
+    for (const [i, f] of inputs.entries()) {
+      await mkdir(join(f, '..'), { recursive: true });
+      await writeFile(f, `not audio ${i}`.repeat(50)); // fails fast at probing: each result records its own file
+    }
+    const out = join(dir, 'out');
+    const { code, stdout } = await voxpipe(['transcribe', ...inputs, '--out', out, '--no-progress', '--format', 'json'], { VOXPIPE_WORK_DIR: join(dir, 'work') });
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/3 files: 0 completed, 3 failed/);
+    const written = (await readdir(out)).filter((f) => f.endsWith('.json')).sort();
+    expect(written).toHaveLength(3);
+    const sources = await Promise.all(written.map(async (f) => JSON.parse(await readFile(join(out, f), 'utf8')).source as string));
+    expect(sources.sort()).toEqual([...inputs].sort());
+  });
+});
