@@ -96,6 +96,13 @@ export interface TranscribeRequest {
    * `language` is then the language spoken). @default 'transcribe'
    */
   readonly task?: 'transcribe' | 'translate';
+  /** Words and phrases to bias recognition towards, where the API has a field for it (Mistral `context_bias`). */
+  readonly vocabulary?: readonly string[];
+  /**
+   * Sampling temperature, where the API has one. Unset: the provider's default (0 for transcription). The content
+   * guard sets it on a second call of a suspect chunk.
+   */
+  readonly temperature?: number;
   /** Used in error messages and logs, e.g. `job 3fa2… chunk 7`. */
   readonly label: string;
 }
@@ -123,7 +130,9 @@ export type JobEvent =
       /** Present when the job asked for translations, a summary, an extraction or a question (AWS: sent once they ran). */
       readonly enrichment?: EnrichmentOutcome;
     }
-  | { readonly type: 'job.failed'; readonly jobId: string; readonly source: string; readonly reason: string; readonly resultKeys: readonly string[] };
+  | { readonly type: 'job.failed'; readonly jobId: string; readonly source: string; readonly reason: string; readonly resultKeys: readonly string[] }
+  /** A person corrected the transcript (`POST /jobs/{id}/transcript/revisions`): `revision` is the new revision's number. */
+  | { readonly type: 'job.transcript.edited'; readonly jobId: string; readonly source: string; readonly revision: number; readonly resultKeys: readonly string[] };
 
 /**
  * How a job's enrichments ended: `ok` (every part), `partial` (some failed), `failed` (none succeeded).

@@ -18,6 +18,13 @@ export const SQS_MAX_DELAY_SECONDS = 900;
 const TerminalEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('job.completed'), jobId: z.string().min(1), source: z.string(), resultKeys: z.array(z.string()).readonly() }),
   z.object({ type: z.literal('job.failed'), jobId: z.string().min(1), source: z.string(), reason: z.string(), resultKeys: z.array(z.string()).readonly() }),
+  z.object({
+    type: z.literal('job.transcript.edited'),
+    jobId: z.string().min(1),
+    source: z.string(),
+    revision: z.number().int().min(1),
+    resultKeys: z.array(z.string()).readonly(),
+  }),
 ]);
 
 const AttemptRecordSchema = z.object({

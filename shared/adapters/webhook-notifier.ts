@@ -39,6 +39,8 @@ export interface WebhookData {
   readonly links?: Readonly<Record<string, string>>;
   /** How translations, summary, extraction and the question ended, when the job asked for any (`job.completed`). */
   readonly enrichment?: EnrichmentOutcome;
+  /** The new revision of the transcript (`job.transcript.edited` only). */
+  readonly revision?: number;
   /** `job.progress` only. */
   readonly chunksDone?: number;
   readonly chunksTotal?: number;
@@ -105,7 +107,12 @@ export function webhookMessageOf(event: JobEvent, details: WebhookDetails, at: D
  * or the same event raised twice by an at-least-once stage — carries the same id and receivers can dedupe.
  */
 export function webhookIdOf(event: JobEvent): string {
-  const key = event.type === 'job.progress' ? `${event.jobId}:${event.type}:${event.chunksDone}` : `${event.jobId}:${event.type}`;
+  const key =
+    event.type === 'job.progress'
+      ? `${event.jobId}:${event.type}:${event.chunksDone}`
+      : event.type === 'job.transcript.edited'
+        ? `${event.jobId}:${event.type}:${event.revision}`
+        : `${event.jobId}:${event.type}`;
   return `msg_${createHash('sha256').update(key).digest('base64url').slice(0, 27)}`;
 }
 
@@ -137,6 +144,12 @@ export function webhookPayloadOf(event: JobEvent, details: WebhookDetails, at: D
         type: event.type,
         timestamp,
         data: { jobId: event.jobId, source: event.source, status: 'failed', reason: event.reason, ...details, resultKeys: event.resultKeys },
+      };
+    case 'job.transcript.edited':
+      return {
+        type: event.type,
+        timestamp,
+        data: { jobId: event.jobId, source: event.source, status: 'completed', revision: event.revision, ...details, resultKeys: event.resultKeys },
       };
   }
 }

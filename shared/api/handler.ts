@@ -2,7 +2,8 @@
  * The job API over ports: routing, authentication, validation, handlers. The Lambda (functions/api.ts) and
  * `voxpipe serve` (cli/commands/serve.ts) translate their requests into `ApiRequest` and call the same code.
  *
- * Routes (api/openapi.yaml): `POST /jobs`, `GET /jobs`, `GET /jobs/{id}`, `POST /jobs/{id}/retry`.
+ * Routes (api/openapi.yaml): `POST /jobs`, `GET /jobs`, `GET /jobs/{id}`, `POST /jobs/{id}/retry`,
+ * `GET /jobs/{id}/transcript`, `POST /jobs/{id}/transcript/revisions` (corrections, see revisions.ts).
  * Every route needs an API key (`Authorization: Bearer <key>` or `x-api-key`); a job of another tenant
  * answers exactly like a job that does not exist (404).
  */

@@ -11,7 +11,7 @@ import { z } from 'zod';
 export const WEBHOOK_SECRET_PREFIX = 'voxpipe/webhooks/';
 
 /** Job events a webhook can subscribe to. */
-export const WebhookEventTypes = z.enum(['job.completed', 'job.failed']);
+export const WebhookEventTypes = z.enum(['job.completed', 'job.failed', 'job.transcript.edited']);
 
 /** `jobs/<jobId>/webhook.json`. */
 export const WebhookTarget = z
