@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pLimit from 'p-limit';
 import { type ConfigOverrides, loadConfig, PROVIDERS } from '../shared/config.js';
