@@ -11,7 +11,7 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { createFfmpegAudioTools } from '../shared/adapters/ffmpeg-audio.js';
 import { createS3DropArea } from '../shared/adapters/s3-drop-area.js';
 import { createSqsQueue } from '../shared/adapters/sqs-queue.js';
-import { PermanentError } from '../shared/core/errors.js';
+import { errorMessage, PermanentError } from '../shared/core/errors.js';
 import { type DropRef, parseDropKey } from '../shared/core/profile-paths.js';
 import type { ChunkTask, JobManifest, JobOptions } from '../shared/core/types.js';
 import type { DropArea } from '../shared/ports.js';
@@ -62,11 +62,31 @@ const deps = {
 
 export const handler = async (event: SQSEvent) => {
   try {
+    await ffmpegUsable();
     return await processSqsBatch(event, splitRecord, logger, { sqs, baseSeconds: env.VOXPIPE_RETRY_BASE_SECONDS });
   } finally {
     flushMetrics(metrics);
   }
 };
+
+/**
+ * The layer's ffmpeg/ffprobe are checked (version, options, filters) once per execution environment, before any
+ * upload is touched. An unusable ffmpeg fails the whole invocation, so every message goes back to the queue
+ * (and to the DLQ after its redrive count) with no job failed as the user's fault; the `FfmpegUnusable`
+ * metric raises the alarm of the same name.
+ */
+async function ffmpegUsable(): Promise<void> {
+  try {
+    const caps = await deps.audio.check();
+    if (!ffmpegLogged) logger.info('ffmpeg checked', { ...caps });
+    ffmpegLogged = true;
+  } catch (err) {
+    metrics.addMetric('FfmpegUnusable', 'Count', 1);
+    logger.error('ffmpeg unusable: no upload is split until the layer is fixed', { error: errorMessage(err), ffmpeg: env.VOXPIPE_FFMPEG, ffprobe: env.VOXPIPE_FFPROBE });
+    throw err;
+  }
+}
+let ffmpegLogged = false;
 
 async function splitRecord(record: SQSRecord): Promise<void> {
   for (const upload of uploadsOf(jsonBody(record))) await splitUpload(upload);
