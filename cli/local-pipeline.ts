@@ -12,22 +12,23 @@ import { createMemoryQueue } from '../shared/adapters/memory-queue.js';
 import { createWebhookDelivery, type DeliveryOutcome, storeDeadLetters, type WebhookDeliveryOptions } from '../shared/adapters/webhook-delivery.js';
 import { createWebhookNotifier, snippetOf, type WebhookNotifier } from '../shared/adapters/webhook-notifier.js';
 import type { VoxpipeConfig } from '../shared/config.js';
-import { errorMessage } from '../shared/core/errors.js';
+import { errorMessage, NotFoundError } from '../shared/core/errors.js';
 import { jobKeys, type ResultExt } from '../shared/core/keys.js';
 import type { ChunkTask, JobOptions, Transcript } from '../shared/core/types.js';
 import { truncateSchedule } from '../shared/core/webhook-policy.js';
-import type { AudioTools, BlobStore, JobEvent, Logger, Notifier, Transcriber } from '../shared/ports.js';
+import type { AudioTools, BlobStore, EnrichmentOutcome, JobEvent, Logger, Notifier, Transcriber } from '../shared/ports.js';
 import { createCallPolicy, systemClock } from '../shared/providers/call-policy.js';
 import { createTranscriber } from '../shared/providers/index.js';
 import type { ChatModel } from '../shared/ports.js';
 import { createChatModel } from '../shared/providers/chat-models.js';
 import { type EnrichOptions, enrichJob, enrichmentFiles, wantsEnrichment } from '../shared/stages/enrich.js';
 import { aggregateJob } from '../shared/stages/aggregate.js';
+import { enrichmentOutcome, failedOutcome } from '../shared/stages/enrichment-outcome.js';
 import { recordDeadChunk } from '../shared/stages/dead-letter.js';
 import { splitJob } from '../shared/stages/split.js';
 import { readJson } from '../shared/stages/store-json.js';
 import { transcribeChunk } from '../shared/stages/transcribe.js';
-import { localJobId } from './job-id.js';
+import { contentJobId, localJobId, sha256File } from './job-id.js';
 
 /** Per-run choices that are not configuration proper. */
 export interface LocalRunOptions {
@@ -99,10 +100,15 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
   });
   const waiters = new Map<string, (event: JobEvent) => void>();
   const webhooks = createLocalWebhooks(deps, store);
+  /** Jobs that run enrichments: their `job.completed` webhook waits for them (as the AWS enricher's does). */
+  const enriching = new Set<string>();
+  /** The held-back `job.completed` of such a job, sent with `enrichment` once the enrichments have ended. */
+  const heldCompletions = new Map<string, Extract<JobEvent, { type: 'job.completed' }>>();
   const notifier: Notifier = {
     async notify(event: JobEvent) {
       // The webhook delivery starts first and runs on its own; the job waits for it once it has ended.
-      await webhooks?.notify(event);
+      if (event.type === 'job.completed' && enriching.has(event.jobId)) heldCompletions.set(event.jobId, event);
+      else await webhooks?.notify(event);
       deps.onEvent?.(event);
       if (event.type !== 'job.progress') waiters.get(event.jobId)?.(event);
     },
@@ -124,8 +130,57 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
   // Splitting is CPU-bound ffmpeg work: one per core, while earlier files' chunks are transcribed.
   const splitLimit = pLimit(Math.max(1, availableParallelism()));
 
+  /** Full content hashes of the jobs this process is splitting, by job id (see `verifiedJobId`). */
+  const hashing = new Map<string, Promise<string>>();
+  const sourceHashKey = (jobId: string) => `${jobKeys(jobId).root}source.sha256`;
+
+  /**
+   * The fingerprint id `base` when that job is new or was made from exactly this content; else the id of
+   * the full content hash. A stored job is reused only when the SHA-256 recorded at its split equals the
+   * file's (a job with no recorded hash, e.g. killed before its split finished, is not trusted).
+   */
+  async function verifiedJobId(file: string, base: string, options: JobOptions): Promise<string> {
+    const inFlight = hashing.get(base);
+    const stored = inFlight ? undefined : await readText(sourceHashKey(base));
+    const started = inFlight !== undefined || stored !== undefined || (await store.exists(jobKeys(base).status)) || (await store.exists(jobKeys(base).manifest));
+    if (!started) return base;
+    const recorded = inFlight ? await inFlight.catch(() => undefined) : stored;
+    const sha = await sha256File(file);
+    if (recorded === sha) return base;
+    logger.info('fingerprint matched other content: new job', { file, fingerprintJobId: base });
+    return contentJobId(sha, options);
+  }
+
+  async function readText(key: string): Promise<string | undefined> {
+    try {
+      return new TextDecoder().decode(await store.get(key)).trim();
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
   async function runJob(file: string, name: string, jobId: string, options: JobOptions, enrich: EnrichOptions = {}): Promise<LocalJobResult> {
+    // The split reads every byte anyway: hash them alongside (the page cache serves both reads), and record
+    // the hash once the split is done, so a later run can tell this content from a same-fingerprint edit.
+    if (!hashing.has(jobId) && !(await store.exists(sourceHashKey(jobId)))) {
+      const sha = sha256File(file);
+      sha.catch(() => undefined);
+      hashing.set(jobId, sha);
+    }
+    try {
+      return await runJobUnhashed(file, name, jobId, options, enrich);
+    } finally {
+      const sha = hashing.get(jobId);
+      hashing.delete(jobId);
+      const value = await sha?.catch(() => undefined);
+      if (value) await store.put(sourceHashKey(jobId), `${value}\n`).catch((err) => logger.warn('source hash not recorded', { jobId, error: errorMessage(err) }));
+    }
+  }
+
+  async function runJobUnhashed(file: string, name: string, jobId: string, options: JobOptions, enrich: EnrichOptions): Promise<LocalJobResult> {
     const done = new Promise<JobEvent>((resolve) => waiters.set(jobId, resolve));
+    if (wantsEnrichment(enrich)) enriching.add(jobId);
     deps.onEvent?.({ type: 'job.splitting', jobId, file });
     const workDir = join(config.workDir, 'tmp', jobId);
     await mkdir(workDir, { recursive: true });
@@ -150,8 +205,14 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
     await done;
     waiters.delete(jobId);
     if (wantsEnrichment(enrich)) {
+      // The transcript's job.completed was held back: it goes out now, with how each enrichment ended.
+      const completed = heldCompletions.get(jobId);
+      heldCompletions.delete(jobId);
+      enriching.delete(jobId);
+      const complete = (enrichment: EnrichmentOutcome, extraKeys: readonly string[]) =>
+        completed ? webhooks?.notify({ ...completed, resultKeys: [...completed.resultKeys, ...extraKeys], enrichment }) : undefined;
       // Same policy as transcription: chat calls share the concurrency cap and retry rules.
-      await enrichJob(jobId, enrich, {
+      const out = await enrichJob(jobId, enrich, {
         store,
         chat,
         noChatReason: `no chat provider: ${config.provider === 'offline' ? 'the offline provider has no chat model; ' : ''}set VOXPIPE_CHAT_PROVIDER (openai-compatible, mistral, openrouter, deepinfra) and its key`,
@@ -159,7 +220,11 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
         logger,
         loadAudio: () => encodeForChat(file, join(config.workDir, 'tmp', `${jobId}-ask.mp3`)),
         transcriber,
+      }).catch(async (err: unknown) => {
+        await complete(failedOutcome(enrich, `enrichment failed: ${errorMessage(err)}`), []);
+        throw err;
       });
+      await complete(enrichmentOutcome(out.transcript), out.resultKeys);
     }
     const transcript = await readJson<Transcript>(store, jobKeys(jobId).result('json'));
     // Bounded: LOCAL_WEBHOOK_SCHEDULE_MS and the attempt timeout cap how long this waits.
@@ -181,9 +246,10 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
         words: run.words,
         diarize: run.diarize,
         timestamps: config.timestamps,
+        ...(config.vocabulary ? { vocabulary: config.vocabulary } : {}),
       };
       const base = await localJobId(file, options);
-      const jobId = run.force ? `${base.slice(0, 12)}-${Date.now().toString(36)}` : base;
+      const jobId = run.force ? `${base.slice(0, 12)}-${Date.now().toString(36)}` : await verifiedJobId(file, base, options);
       const existing = running.get(jobId);
       if (existing) return existing;
       const job = runJob(file, name, jobId, options, run.enrich);
@@ -205,6 +271,7 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
         words: false,
         diarize: false,
         timestamps: config.timestamps,
+        ...(config.vocabulary ? { vocabulary: config.vocabulary } : {}),
         ...overrides,
       };
       const job = runJob(file, name, jobId, options);

@@ -49,6 +49,8 @@ const ChunkTaskMessage = z.object({
   language: z.string().optional(),
   words: z.boolean(),
   diarize: z.boolean(),
+  vocabulary: z.array(z.string()).optional(),
+  speech: z.array(z.object({ start: z.number(), end: z.number() })).optional(),
 });
 
 /** Message attribute counting rate-limit deferrals of a chunk (re-sent copies start a fresh receive count). */

@@ -43,6 +43,8 @@ export const EnvSchema = z.object({
   VOXPIPE_TIMESTAMPS: z.enum(['auto', 'provider', 'cut-plan']).default('auto'),
   VOXPIPE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
   VOXPIPE_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).default(300),
+  /** Words and phrases to bias recognition towards, comma separated (Mistral `context_bias`; `--vocabulary`). */
+  VOXPIPE_VOCABULARY: optionalString,
   VOXPIPE_WORK_DIR: optionalString,
   /** Chat model for translations, summaries, extraction and questions. Default: the transcription provider's. */
   VOXPIPE_CHAT_PROVIDER: optionalString.pipe(z.enum(CHAT_PROVIDERS).optional()),
@@ -77,6 +79,8 @@ export interface VoxpipeConfig {
   readonly concurrency: number;
   readonly chunkSeconds: number;
   readonly timestamps: 'auto' | 'provider' | 'cut-plan';
+  /** Words and phrases to bias recognition towards (`VOXPIPE_VOCABULARY`, `--vocabulary`). Part of the job options. */
+  readonly vocabulary?: readonly string[];
   readonly maxAttempts: number;
   readonly timeoutMs: number;
   readonly workDir: string;
@@ -127,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     concurrency: e.VOXPIPE_CONCURRENCY,
     chunkSeconds: e.VOXPIPE_CHUNK_SECONDS,
     timestamps: e.VOXPIPE_TIMESTAMPS,
+    ...(vocabularyList(e.VOXPIPE_VOCABULARY) ? { vocabulary: vocabularyList(e.VOXPIPE_VOCABULARY) } : {}),
     maxAttempts: e.VOXPIPE_MAX_ATTEMPTS,
     timeoutMs: e.VOXPIPE_TIMEOUT_SECONDS * 1000,
     workDir: e.VOXPIPE_WORK_DIR ?? join(homedir(), '.voxpipe'),
@@ -135,6 +140,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     webhookUrl: e.VOXPIPE_WEBHOOK_URL,
     webhookSecret: e.VOXPIPE_WEBHOOK_SECRET,
   };
+}
+
+/** `"Voxtral, chunk plan,, Mistral"` → `['Voxtral', 'chunk plan', 'Mistral']`; undefined when empty. */
+export function vocabularyList(v: string | undefined): string[] | undefined {
+  const terms = (v ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  return terms.length > 0 ? [...new Set(terms)] : undefined;
 }
 
 function pickVoxpipe(env: NodeJS.ProcessEnv): Record<string, string> {

@@ -91,6 +91,7 @@ export function resolveJobOptions(profile: Profile, overrides: FileOverrides = {
     words: p.words ?? false,
     diarize: p.diarize ?? false,
     timestamps: p.timestamps ?? defaults.timestamps,
+    ...(p.vocabulary ? { vocabulary: p.vocabulary } : {}),
     ...(p.translate ? { translate: p.translate } : {}),
     ...(p.summary ? { summary: p.summary } : {}),
     ...(p.extract ? { extract: p.extract } : {}),

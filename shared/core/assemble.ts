@@ -137,7 +137,8 @@ function roundSegment(s: Segment, id: number): Segment & { readonly id: number }
 }
 
 function roundWord(w: Word): Word {
-  return { word: w.word, start: round(w.start), end: round(w.end) };
+  const base = { word: w.word, start: round(w.start), end: round(w.end) };
+  return w.estimated ? { ...base, estimated: true } : base;
 }
 
 /** Milliseconds: finer precision is noise from chunk-offset arithmetic. */

@@ -52,6 +52,8 @@ export const ProfileSchema = z
     /** Speaker labels (Mistral). @default false */
     diarize: z.boolean().optional(),
     timestamps: z.enum(['auto', 'provider', 'cut-plan']).optional(),
+    /** Words and phrases to bias recognition towards (Mistral `context_bias`), at most 100. */
+    vocabulary: z.array(z.string().trim().min(1)).min(1).max(100).optional(),
     /** Languages to translate the transcript into. */
     translate: z.array(language).min(1).optional(),
     /** Write a summary; an object carries a custom prompt. */
@@ -118,6 +120,7 @@ export const OverridesSchema = ProfileSchema.pick({
   words: true,
   diarize: true,
   timestamps: true,
+  vocabulary: true,
   translate: true,
   summary: true,
   formats: true,
@@ -149,6 +152,7 @@ const METADATA_FIELDS: Readonly<Record<string, readonly [keyof FileOverrides, (v
   words: ['words', bool],
   diarize: ['diarize', bool],
   timestamps: ['timestamps', (v) => v],
+  vocabulary: ['vocabulary', list],
   translate: ['translate', list],
   summary: ['summary', bool],
   formats: ['formats', list],

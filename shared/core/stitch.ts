@@ -105,6 +105,7 @@ function toPiece(input: StitchInput, timing: StitchOptions['timing'], warnings: 
       word: w.word.trim(),
       start: shift(w.start),
       end: shift(Math.max(w.start, w.end)),
+      ...(w.estimated ? { estimated: true as const } : {}),
     }));
   const segments = transcript.segments
     ?.filter((s) => s.text.trim().length > 0)

@@ -73,6 +73,11 @@ export interface Word {
   readonly word: string;
   readonly start: number;
   readonly end: number;
+  /**
+   * True when the provider gave no time for this word and voxpipe placed it inside its segment (in proportion
+   * to its length). Absent on measured times.
+   */
+  readonly estimated?: true;
 }
 
 /** A timed stretch of text. */
@@ -81,6 +86,8 @@ export interface Segment {
   readonly end: number;
   readonly text: string;
   readonly speaker?: string;
+  /** Set when the chunk this text came from still looked wrong after a second call (see `warnings`). */
+  readonly suspect?: true;
 }
 
 /** What a provider returned for one chunk. Times are chunk-relative. */
@@ -96,6 +103,11 @@ export interface ChunkTranscript {
   readonly usage: ChunkUsage;
   /** Things the user should know (e.g. "server rejected verbose_json; timing from cut plan"). */
   readonly warnings?: readonly string[];
+  /**
+   * Why the content guard still distrusts this output after a second call (loop, early stop, text over silence).
+   * The text is kept; its segments are marked `suspect` in the result.
+   */
+  readonly suspect?: readonly string[];
 }
 
 export interface ChunkUsage {
@@ -148,6 +160,8 @@ export interface JobOptions {
    * the chunk audio), stored as `translations.en` with `mode: 'native-speech'`.
    */
   readonly translateSpeech?: boolean;
+  /** Words and phrases to bias recognition towards (`--vocabulary`; Mistral `context_bias`). */
+  readonly vocabulary?: readonly string[];
 }
 
 /** Written by the split stage to `jobs/<jobId>/manifest.json`. */
@@ -203,6 +217,8 @@ export interface Transcript {
   readonly usage: TranscriptUsage;
   readonly timestamps: 'provider' | 'cut-plan';
   readonly warnings: readonly string[];
+  /** Detected speech against transcribed coverage, per chunk (see `Completeness`). */
+  readonly completeness?: Completeness;
   /** Per language, when translation was asked for (`--translate`). */
   readonly translations?: Readonly<Record<string, EnrichmentResult<TranslationResult>>>;
   /** When a summary was asked for (`--summary`). */
@@ -211,6 +227,27 @@ export interface Transcript {
   readonly extraction?: EnrichmentResult<{ readonly data: unknown }>;
   /** When a question was asked (`--ask`): `mode` says whether the model heard the audio or read the transcript. */
   readonly answer?: EnrichmentResult<{ readonly text: string }> & { readonly mode: 'audio' | 'transcript' };
+}
+
+/**
+ * How much of the detected speech the transcript covers. `speechSeconds`: speech the splitter found (the chunk's
+ * keep-span minus its pauses); `coveredSeconds`: the part of that speech inside transcribed segments. With
+ * cut-plan timing the segments are spread over the speech by construction, so `wordsPerSecond` (words per
+ * second of speech) is the telling figure there.
+ */
+export interface Completeness {
+  readonly speechSeconds: number;
+  readonly coveredSeconds: number;
+  /** `coveredSeconds / speechSeconds` (1 when there is no speech). */
+  readonly ratio: number;
+  readonly chunks: readonly {
+    readonly index: number;
+    readonly speechSeconds: number;
+    readonly coveredSeconds: number;
+    readonly words: number;
+    readonly wordsPerSecond: number;
+    readonly suspect?: true;
+  }[];
 }
 
 /** Cost ledger of a job: transcription plus, when enrichments ran, every chat call. */
@@ -272,4 +309,8 @@ export interface ChunkTask {
   readonly language?: string;
   readonly words: boolean;
   readonly diarize: boolean;
+  /** Words and phrases to bias recognition towards (`JobOptions.vocabulary`). */
+  readonly vocabulary?: readonly string[];
+  /** Speech stretches of the chunk (absolute times, from the splitter's pause finding), for the content guard. */
+  readonly speech?: readonly Pause[];
 }

@@ -9,6 +9,9 @@ import { failJob } from './fail.js';
 import { finishedChunks, finishIfComplete } from './fan-in.js';
 import { readJson, writeJson, writeStatus } from './store-json.js';
 
+/** The fan-in owner of the split's own completion check (see fan-in.ts). */
+export const SPLIT_OWNER = 'split';
+
 /** Queue messages per send call (the SQS SendMessageBatch maximum). */
 const SEND_BATCH = 10;
 /** Longest a ready chunk waits to fill a batch. */
@@ -61,7 +64,7 @@ export async function splitJob(req: SplitRequest, deps: SplitDeps): Promise<JobM
     // Chunks finished before the manifest existed could not complete the job (fan-in needs the manifest):
     // check once now. This also completes a job with nothing to transcribe.
     await markTranscribing(manifest, deps);
-    await finishIfComplete(manifest.jobId, deps);
+    await finishIfComplete(manifest.jobId, { ...deps, owner: SPLIT_OWNER });
     return manifest;
   } catch (err) {
     if (!(err instanceof PermanentError)) throw err;
@@ -193,6 +196,8 @@ export function chunkTask(jobId: string, options: JobOptions, chunk: PlannedChun
     language: options.language,
     words: options.words,
     diarize: options.diarize,
+    ...(options.vocabulary?.length ? { vocabulary: options.vocabulary } : {}),
+    speech: chunk.speech,
   };
 }
 
@@ -224,7 +229,7 @@ async function enqueuePending(manifest: JobManifest, deps: SplitDeps): Promise<v
     if (chunk && !(await deps.store.exists(keys.chunkResult(chunk)))) tasks.push(chunkTask(manifest.jobId, manifest.options, chunk));
   }
   await markTranscribing(manifest, deps);
-  if (tasks.length === 0) await finishIfComplete(manifest.jobId, deps);
+  if (tasks.length === 0) await finishIfComplete(manifest.jobId, { ...deps, owner: SPLIT_OWNER });
   else await deps.queue.send(tasks);
 }
 

@@ -24,7 +24,8 @@ export interface TranscribeDeps {
 export async function transcribeChunk(task: ChunkTask, deps: TranscribeDeps): Promise<'done' | 'skipped'> {
   const keys = jobKeys(task.jobId);
   if (await deps.store.exists(keys.chunkResult(task))) {
-    await finishIfComplete(task.jobId, { store: deps.store, onJobReady: deps.onJobReady });
+    // A redelivery: the earlier delivery may have died after storing the result (or after winning the fan-in).
+    await finishIfComplete(task.jobId, { store: deps.store, onJobReady: deps.onJobReady, owner: chunkOwner(task) });
     return 'skipped';
   }
   const audio = await deps.store.get(task.audioKey);
@@ -32,9 +33,12 @@ export async function transcribeChunk(task: ChunkTask, deps: TranscribeDeps): Pr
   const result = await callProvider(task, audio, label, deps);
   await writeJson(deps.store, keys.chunkResult(task), result);
   deps.logger.info('chunk done', { jobId: task.jobId, chunk: task.index, status: result.status, attempts: result.attempts });
-  await finishIfComplete(task.jobId, deps);
+  await finishIfComplete(task.jobId, { ...deps, owner: chunkOwner(task) });
   return 'done';
 }
+
+/** The fan-in owner of a chunk's work: its deliveries, and its dead letter, may finish a hand-off it claimed. */
+export const chunkOwner = (task: { readonly index: number }): string => `chunk ${task.index}`;
 
 /**
  * One chunk through the call policy. A permanent provider error comes back as a failed chunk result;
@@ -57,6 +61,7 @@ export async function callProvider(
           language: task.language,
           words: task.words,
           diarize: task.diarize,
+          ...(task.vocabulary?.length ? { vocabulary: task.vocabulary } : {}),
           ...(speechTask ? { task: speechTask } : {}),
           label,
         },

@@ -24,6 +24,11 @@ export interface ProviderDoubleOptions {
   readonly faults?: FaultPlan;
   /** When set, requests must carry `Authorization: Bearer <apiKey>` (scheme case-insensitive). */
   readonly apiKey?: string;
+  /**
+   * Rewrites what the model "heard" before the answer is built: a misbehaving model (loops, early stops;
+   * see `misbehavingModel`). `call` is the request's 1-based arrival number.
+   */
+  readonly distort?: (words: Word[], ctx: { readonly call: number; readonly seconds: number; readonly body: Record<string, unknown> }) => Word[];
 }
 
 /** What the double saw of one request. */
@@ -57,6 +62,7 @@ export interface ProviderDouble {
 /** Start a double on an ephemeral port. */
 export async function startProviderDouble(opts: ProviderDoubleOptions): Promise<ProviderDouble> {
   const protocol = vendorProtocol(opts.vendor);
+  protocol.warm?.();
   const pickFault = faultPicker(opts.faults);
   const requests: RecordedRequest[] = [];
   let inFlight = 0;
@@ -65,9 +71,22 @@ export async function startProviderDouble(opts: ProviderDoubleOptions): Promise<
   const server = createServer((req, res) => {
     inFlight += 1;
     maxConcurrent = Math.max(maxConcurrent, inFlight);
-    res.once('close', () => {
+    // A request stops counting as soon as the server learns it is over: its response closed, or the client
+    // closed the connection (EOF or reset, seen in the poll phase). Waiting for the response's own 'close'
+    // (emitted in a later close phase) would let a busy event loop parse the client's next request first
+    // and count an abandoned one twice.
+    const socket = req.socket;
+    let counted = true;
+    const done = () => {
+      if (!counted) return;
+      counted = false;
       inFlight -= 1;
-    });
+      socket.off('end', done);
+      socket.off('error', done);
+    };
+    res.once('close', done);
+    socket.once('end', done);
+    socket.once('error', done);
     const record: RecordedRequest = {
       call: requests.length + 1,
       method: req.method ?? 'GET',
@@ -104,7 +123,8 @@ export async function startProviderDouble(opts: ProviderDoubleOptions): Promise<
     if (refusal) return send(res, record, refusal);
     const info = decoded.audio ? readFlacInfo(decoded.audio) : undefined;
     if (!decoded.audio || !info) return send(res, record, answerError(protocol, 400, 'unsupported audio: the file is not a readable FLAC stream'));
-    const words = await opts.recognize(decoded.audio);
+    const heard = await opts.recognize(decoded.audio);
+    const words = opts.distort ? opts.distort(heard, { call: record.call, seconds: info.seconds, body: decoded.body }) : heard;
     const latency = opts.latencyMs?.(info.seconds) ?? 0;
     if (latency > 0) await delay(latency);
     send(res, record, protocol.answer(decoded.body, words, info.seconds, record.path));

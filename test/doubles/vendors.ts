@@ -37,6 +37,11 @@ export interface VendorProtocol {
   refuse?(body: Record<string, unknown>): Answer | undefined;
   /** `path` tells a translation request (`/v1/audio/translations`) from a transcription one. */
   answer(body: Record<string, unknown>, words: readonly Word[], audioSeconds: number, path: string): Answer;
+  /**
+   * Parse the spec and compile the validators now (the OpenAI document is 3 MB), so that cost is paid
+   * when the double starts, not inside the first request, where a busy machine would time the client out.
+   */
+  warm?(): void;
 }
 
 /** How the doubles "translate" speech into English: each recognized word prefixed `en:`. */
@@ -71,6 +76,10 @@ function openAI(vllm: boolean): VendorProtocol {
     decode: (request) => {
       const route = new URL(request.url).pathname === TRANSLATIONS_PATH ? '/audio/translations' : '/audio/transcriptions';
       return decodeMultipart(request, () => specRequestValidator('openai', route, 'multipart/form-data'));
+    },
+    warm: () => {
+      specRequestValidator('openai', '/audio/transcriptions', 'multipart/form-data');
+      specRequestValidator('openai', '/audio/translations', 'multipart/form-data');
     },
     errorBody,
     refuse(body) {
@@ -132,10 +141,21 @@ function mistral(): VendorProtocol {
       decodeMultipart(request, () => specRequestValidator('mistral', '/v1/audio/transcriptions', 'multipart/form-data', true), {
         bracketArrays: false,
       }),
+    warm: () => {
+      specRequestValidator('mistral', '/v1/audio/transcriptions', 'multipart/form-data', true);
+    },
     errorBody,
     refuse(body) {
       const granularities = (body.timestamp_granularities as string[] | undefined) ?? [];
-      if (granularities.includes('word')) return { status: 400, body: errorBody(400, 'word timestamps are not supported; use segment') };
+      const v3 = isVoxtral3Model(String(body.model));
+      // Voxtral 3 (migration guide): "`timestamp_granularities` accepts `segment` only, and `word` returns a 400 error."
+      if (v3 && granularities.includes('word')) {
+        return { status: 400, body: errorBody(400, "Invalid timestamp_granularities: 'word' is not supported by this model; use 'segment'") };
+      }
+      // Diarize speakers: "Diarization labels segments, so the request fails without segment timestamps."
+      if (v3 && body.diarize === true && !granularities.includes('segment')) {
+        return { status: 400, body: errorBody(400, 'diarize requires timestamp_granularities=segment') };
+      }
       if (granularities.length > 0 && body.language != null) {
         return { status: 400, body: errorBody(400, 'timestamp_granularities is not compatible with language') };
       }
@@ -143,6 +163,14 @@ function mistral(): VendorProtocol {
       return undefined;
     },
     answer(body, words, seconds) {
+      if (isVoxtral3Model(String(body.model))) {
+        // Limits page: "Context window, shared by the audio and `context_bias`: 65,536 tokens → 400 error, nothing is cut".
+        const bias = (body.context_bias as string[] | undefined) ?? [];
+        const tokens = Math.ceil(seconds * VOXTRAL_AUDIO_TOKENS_PER_SECOND) + bias.reduce((n, t) => n + Math.ceil(t.length / 4) + 1, 0);
+        if (tokens > VOXTRAL3_CONTEXT_TOKENS) {
+          return { status: 400, body: errorBody(400, `Prompt contains ${tokens} tokens, too large for model with ${VOXTRAL3_CONTEXT_TOKENS} maximum context length`) };
+        }
+      }
       const timed = ((body.timestamp_granularities as string[] | undefined) ?? []).length > 0 || body.diarize === true;
       return {
         status: 200,
@@ -163,6 +191,13 @@ function mistral(): VendorProtocol {
   };
 }
 
+/** Voxtral 3 transcription models and their aliases (`voxtral-mini-transcribe-3`, `voxtral-small-transcribe-latest`, …). */
+export function isVoxtral3Model(model: string): boolean {
+  return /^voxtral-(mini|small)-transcribe-(3|latest)(\b|-)/.test(model);
+}
+const VOXTRAL3_CONTEXT_TOKENS = 65_536;
+const VOXTRAL_AUDIO_TOKENS_PER_SECOND = 12.5;
+
 function openrouter(): VendorProtocol {
   const errorBody = (status: number, message: string) => ({ error: { code: status, message } });
   return {
@@ -179,6 +214,10 @@ function openrouter(): VendorProtocol {
       const data = (body.input_audio as { data?: unknown } | undefined)?.data;
       const audio = typeof data === 'string' ? new Uint8Array(Buffer.from(data, 'base64')) : undefined;
       return { body, audio, errors };
+    },
+    warm: () => {
+      specRequestValidator('openrouter', '/audio/transcriptions', 'multipart/form-data');
+      specRequestValidator('openrouter', '/audio/transcriptions', 'application/json');
     },
     errorBody,
     refuse(body) {

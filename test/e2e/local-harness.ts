@@ -23,7 +23,7 @@ const PROVIDER_OF: Record<Vendor, { provider: string; model: string }> = {
 export interface LocalRun {
   readonly double: ProviderDouble;
   readonly workDir: string;
-  transcribe(file: string, opts?: { words?: boolean; force?: boolean }): Promise<Transcript>;
+  transcribe(file: string, opts?: { words?: boolean; force?: boolean; diarize?: boolean }): Promise<Transcript>;
   close(): Promise<void>;
 }
 
@@ -36,11 +36,16 @@ export async function startLocalRun(opts: {
   timeoutSeconds?: number;
   workDir?: string;
   double?: ProviderDouble;
+  /** Model id instead of the vendor's usual one in these tests. */
+  model?: string;
+  /** More VOXPIPE_* settings. */
+  env?: Record<string, string>;
 }): Promise<LocalRun> {
   const double =
     opts.double ?? (await startProviderDouble({ vendor: opts.vendor, recognize: recognizeTones, faults: opts.faults, apiKey: 'test-key' }));
   const workDir = opts.workDir ?? (await scratchDir('e2e'));
-  const { provider, model } = PROVIDER_OF[opts.vendor];
+  const { provider } = PROVIDER_OF[opts.vendor];
+  const model = opts.model ?? PROVIDER_OF[opts.vendor].model;
   const config = loadConfig({
     VOXPIPE_PROVIDER: provider,
     VOXPIPE_MODEL: model,
@@ -50,13 +55,14 @@ export async function startLocalRun(opts: {
     VOXPIPE_CONCURRENCY: String(opts.concurrency ?? 4),
     VOXPIPE_CHUNK_SECONDS: String(opts.chunkSeconds ?? 60),
     VOXPIPE_TIMEOUT_SECONDS: String(opts.timeoutSeconds ?? 10),
+    ...opts.env,
   });
   const pipeline = createLocalPipeline({ config, logger: silentLogger });
   return {
     double,
     workDir,
     async transcribe(file, run = {}) {
-      const result = await pipeline.transcribe(file, 'x', { words: run.words ?? true, diarize: false, force: run.force ?? false });
+      const result = await pipeline.transcribe(file, 'x', { words: run.words ?? true, diarize: run.diarize ?? false, force: run.force ?? false });
       return result.transcript;
     },
     close: () => double.close(),
