@@ -15,8 +15,20 @@ import type { JobEvent, Notifier } from '../../shared/ports.js';
 /** SQS refuses `DelaySeconds` above 15 minutes: longer waits hop through the queue with `notBefore`. */
 export const SQS_MAX_DELAY_SECONDS = 900;
 
+/** `EnrichmentOutcome` (shared/ports.ts): the final `job.completed` of an enriched job carries it to the payload. */
+const EnrichmentOutcomeSchema = z.object({
+  status: z.enum(['ok', 'partial', 'failed']),
+  parts: z.record(z.string(), z.object({ status: z.enum(['ok', 'failed']), reason: z.string().optional() })),
+});
+
 const TerminalEvent = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('job.completed'), jobId: z.string().min(1), source: z.string(), resultKeys: z.array(z.string()).readonly() }),
+  z.object({
+    type: z.literal('job.completed'),
+    jobId: z.string().min(1),
+    source: z.string(),
+    resultKeys: z.array(z.string()).readonly(),
+    enrichment: EnrichmentOutcomeSchema.optional(),
+  }),
   z.object({ type: z.literal('job.failed'), jobId: z.string().min(1), source: z.string(), reason: z.string(), resultKeys: z.array(z.string()).readonly() }),
   z.object({
     type: z.literal('job.transcript.edited'),

@@ -5,7 +5,7 @@
  * ones to reappear after the visibility timeout (the queue's redrive policy then moves them to the DLQ
  * after `maxReceiveCount` receives). A handler that throws fails the whole batch, as on Lambda.
  */
-import { DeleteMessageCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 
 export interface EventSourceMappingOptions {
@@ -19,6 +19,8 @@ export interface EventSourceMappingOptions {
   readonly maxConcurrency?: number;
   /** Like the function timeout: an invocation still running after this fails its whole batch. @default 60_000 */
   readonly timeoutMs?: number;
+  /** `awsRegion` of the records. @default 'us-east-1' */
+  readonly awsRegion?: string;
 }
 
 export interface EventSourceMapping {
@@ -65,7 +67,7 @@ export function startEventSourceMapping(opts: EventSourceMappingOptions): EventS
   };
 
   const invoke = async (messages: Message[]) => {
-    const event: SQSEvent = { Records: messages.map((m) => toRecord(m, opts.queueArn)) };
+    const event: SQSEvent = { Records: messages.map((m) => toRecord(m, opts.queueArn, opts.awsRegion ?? 'us-east-1')) };
     stats.invocations += 1;
     let failed: Set<string>;
     try {
@@ -99,7 +101,44 @@ export function startEventSourceMapping(opts: EventSourceMappingOptions): EventS
   };
 }
 
-function toRecord(m: Message, queueArn: string): SQSRecord {
+/**
+ * Wait until the system is at rest, judged by state, not by a quiet period: every queue holds no message
+ * (visible, in flight or delayed) and no poller is inside its handler, seen twice in a row (a handler sends
+ * its follow-up messages before its own message is deleted and before it counts as idle, so a drained,
+ * idle state cannot be left again without a new outside message). Throws with the queue depths on timeout.
+ */
+export async function waitUntilDrained(
+  client: SQSClient,
+  queueUrls: readonly string[],
+  mappings: readonly Pick<EventSourceMapping, 'idle'>[],
+  timeoutMs = 120_000,
+): Promise<void> {
+  const depth = async (url: string) => {
+    const a = (
+      await client.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+        }),
+      )
+    ).Attributes ?? {};
+    return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) + Number(a.ApproximateNumberOfMessagesDelayed ?? 0);
+  };
+  const deadline = Date.now() + timeoutMs;
+  let calm = 0;
+  for (;;) {
+    const depths = await Promise.all(queueUrls.map(depth));
+    const atRest = mappings.every((m) => m.idle) && depths.every((d) => d === 0);
+    calm = atRest ? calm + 1 : 0;
+    if (calm >= 2) return;
+    if (Date.now() > deadline) {
+      throw new Error(`not drained within ${timeoutMs} ms: depths ${JSON.stringify(Object.fromEntries(queueUrls.map((u, i) => [u.split('/').at(-1), depths[i]])))}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function toRecord(m: Message, queueArn: string, awsRegion: string): SQSRecord {
   const a = m.Attributes ?? {};
   return {
     messageId: m.MessageId!,
@@ -117,6 +156,6 @@ function toRecord(m: Message, queueArn: string): SQSRecord {
     md5OfBody: m.MD5OfBody ?? '',
     eventSource: 'aws:sqs',
     eventSourceARN: queueArn,
-    awsRegion: 'us-east-1',
+    awsRegion,
   };
 }

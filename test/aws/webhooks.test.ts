@@ -28,7 +28,7 @@ import type { WebhookQueueSend, WebhookTask } from '../../functions/lib/webhook-
 import { type AwsJsonDouble, startAwsJsonDouble } from './aws-json-double.js';
 import { type ConditionalS3Proxy, startConditionalS3Proxy } from './conditional-s3-proxy.js';
 import { FAKE_AWS, type S3Emulator, type SqsEmulator, startS3Emulator, startSqsEmulator, emulatedAwsEnv } from './emulators.js';
-import { type EventSourceMapping, startEventSourceMapping } from './event-source-mapping.js';
+import { type EventSourceMapping, startEventSourceMapping, waitUntilDrained } from './event-source-mapping.js';
 import { voxpipe } from '../e2e/run-cli.js';
 
 const BUCKET = 'voxpipe-ingest';
@@ -62,6 +62,7 @@ describe('AWS webhooks: queue → webhook Lambda → signed POST', () => {
   let receiver: Server;
   let base: string;
   let mapping: EventSourceMapping;
+  let webhookQueueUrl: string;
   let notifier: Notifier;
   let saved: Record<string, string | undefined>;
   const received: Received[] = [];
@@ -84,6 +85,7 @@ describe('AWS webhooks: queue → webhook Lambda → signed POST', () => {
     store = createS3Store({ client: s3, bucket: BUCKET });
     sqs = sqsEmu.client();
     const queue = await queueWithDlq(sqs, 'webhooks');
+    webhookQueueUrl = queue.url;
 
     receiver = createServer(async (req, res) => {
       const chunks: Buffer[] = [];
@@ -195,13 +197,8 @@ describe('AWS webhooks: queue → webhook Lambda → signed POST', () => {
       VOXPIPE_S3_ENDPOINT: proxy.endpoint,
     });
 
-  async function settle(): Promise<void> {
-    let quietSince = Date.now();
-    while (Date.now() - quietSince < 700) {
-      if (!mapping.idle) quietSince = Date.now();
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  /** At rest: the webhook queue is empty (nothing visible, in flight or delayed) and the poller idle. */
+  const settle = () => waitUntilDrained(sqs, [webhookQueueUrl], [mapping]);
 
   it('delivers once per event id to a receiver that is down for the first 3 attempts: same id, valid signature, delays per policy', async () => {
     // GIVEN a finished job, the stack default receiver, down for 3 attempts
@@ -239,6 +236,26 @@ describe('AWS webhooks: queue → webhook Lambda → signed POST', () => {
     expect(await store.exists(`jobs/${jobId}/webhooks/${id}/delivered.json`)).toBe(true);
     // and EventBridge got the event too
     expect(json.events.filter((e) => e.detail.jobId === jobId).map((e) => e.detailType)).toEqual(['voxpipe.job.completed', 'voxpipe.job.completed']);
+  });
+
+  it("carries the enricher's outcome through the queue to the receiver as data.enrichment", async () => {
+    // GIVEN an enriched job's final event, as the enricher raises it (German failed, French and summary ok)
+    const jobId = 'job-enriched';
+    await finishedJob(jobId, 'Enriched transcript.');
+    const enrichment = {
+      status: 'partial' as const,
+      parts: { 'translation:fr': { status: 'ok' as const }, 'translation:de': { status: 'failed' as const, reason: 'malformed reply' }, summary: { status: 'ok' as const } },
+    };
+    const event: JobEvent = { ...completed(jobId), enrichment };
+    const id = webhookIdOf(event);
+
+    // WHEN it goes through the production notifier → SQS → webhook Lambda
+    await notifier.notify(event);
+    await until('the delivery', () => received.some((r) => r.id === id && r.status === 204));
+
+    // THEN the signed payload states how each enrichment ended (the queue message schema keeps the field)
+    const delivered = received.find((r) => r.id === id && r.status === 204);
+    expect(delivered?.payload?.data.enrichment).toEqual(enrichment);
   });
 
   it('stops at 410 Gone for a job whose webhook.json names another receiver (no retry, no dead letter)', async () => {

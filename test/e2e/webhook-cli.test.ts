@@ -13,6 +13,7 @@ import { deadLetterKey } from '../../shared/adapters/webhook-delivery.js';
 import type { WebhookPayload } from '../../shared/adapters/webhook-notifier.js';
 import { loadConfig } from '../../shared/config.js';
 import { scheduleSpanMs } from '../../shared/core/webhook-policy.js';
+import { type ChatDouble, startChatDouble } from '../doubles/chat-server.js';
 import { FakeClock } from '../doubles/fake-clock.js';
 import { type ProviderDouble, startProviderDouble } from '../doubles/provider-server.js';
 import { randomBytesFile, scratchDir, toneSpeechFixture } from '../fixtures/audio.js';
@@ -97,6 +98,39 @@ describe('voxpipe transcribe --webhook', () => {
     expect(failed?.payload.data).toMatchObject({ status: 'failed', source: bad, reason: expect.stringMatching(/webhook-broken\.mp3/) });
     expect(stdout).toMatch(/webhook job\.completed: delivered after 1 attempt/);
     expect(stdout).toMatch(/webhook job\.failed: delivered after 1 attempt/);
+  });
+
+  it('sends job.completed once, after the enrichments, with data.enrichment saying how each part ended', async () => {
+    // GIVEN Mistral transcription and chat doubles whose German replies are always malformed
+    const stt = await startProviderDouble({ vendor: 'mistral', recognize: recognizeTones, apiKey: 'k' });
+    const chat: ChatDouble = await startChatDouble({ vendor: 'mistral', apiKey: 'k', faults: (i) => (i.language === 'de' ? { kind: 'malformed' } : undefined) });
+    try {
+      verified.length = 0;
+      const { path } = await toneSpeechFixture({ seed: 6, durationSeconds: 20, format: 'wav' });
+      const out = await scratchDir('webhook-cli-enrich');
+      // WHEN the CLI transcribes with translations and a summary, and a webhook
+      const { code, stderr } = await voxpipe(['transcribe', path, '--out', out, '--translate', 'fr,de', '--summary', '--webhook', hookUrl, '--webhook-secret', SECRET], {
+        VOXPIPE_PROVIDER: 'mistral',
+        VOXPIPE_MODEL: 'voxtral-mini-latest',
+        VOXPIPE_BASE_URL: stt.url,
+        VOXPIPE_API_KEY: 'k',
+        VOXPIPE_CHAT_BASE_URL: chat.url,
+        VOXPIPE_CHAT_MODEL: 'voxtral-small-latest',
+        VOXPIPE_WORK_DIR: join(out, 'work'),
+      });
+      expect(code, stderr).toBe(0);
+      // THEN the receiver got one job.completed, sent after the enrichments, with their outcome and files
+      const completed = verified.filter((d) => d.payload.type === 'job.completed');
+      expect(completed).toHaveLength(1);
+      expect(completed[0]!.payload.data.enrichment).toEqual({
+        status: 'partial',
+        parts: { 'translation:fr': { status: 'ok' }, 'translation:de': { status: 'failed', reason: expect.any(String) }, summary: { status: 'ok' } },
+      });
+      expect(Object.keys(completed[0]!.payload.data.links ?? {})).toEqual(expect.arrayContaining(['json', 'srt']));
+    } finally {
+      await stt.close();
+      await chat.close();
+    }
   });
 
   it('takes the webhook from the environment and retries a receiver that is briefly down', async () => {
