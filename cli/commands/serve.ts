@@ -21,6 +21,7 @@ import { type ConfigOverrides, loadConfig, PROVIDERS, type VoxpipeConfig } from 
 import { errorMessage, NotFoundError } from '../../shared/core/errors.js';
 import type { BlobStore, Logger } from '../../shared/ports.js';
 import { failJob } from '../../shared/stages/fail.js';
+import { createDashboard, createLocalEditNotifier } from '../dashboard.js';
 import { createLocalPipeline, type LocalPipelineDeps } from '../local-pipeline.js';
 
 /** Largest JSON request body the API reads. */
@@ -38,6 +39,7 @@ export function registerServeCommand(program: Command): void {
     .option('--model <id>', 'model id (VOXPIPE_MODEL)')
     .option('--base-url <url>', 'provider API root (VOXPIPE_BASE_URL)')
     .option('--verbose', 'debug logging to <work-dir>/voxpipe.log', false)
+    .option('--dashboard-tenant <tenant>', 'tenant whose jobs the one-time dashboard sign-in link shows', 'local')
     .action(async (flags: ServeFlags) => {
       const config = loadConfig(process.env, {
         VOXPIPE_WORK_DIR: flags.workDir,
@@ -46,8 +48,9 @@ export function registerServeCommand(program: Command): void {
         VOXPIPE_BASE_URL: flags.baseUrl,
       } satisfies ConfigOverrides);
       const logger = createPinoLogger({ destination: join(config.workDir, 'voxpipe.log'), level: flags.verbose ? 'debug' : 'info' });
-      const server = await startApiServer({ config, logger, host: flags.host, port: flags.port });
+      const server = await startApiServer({ config, logger, host: flags.host, port: flags.port, dashboardTenant: flags.dashboardTenant });
       process.stdout.write(`voxpipe job API on ${server.url} (store: ${join(config.workDir, 'store')})\n`);
+      process.stdout.write(`Dashboard: ${server.dashboardUrl}\n`);
       if (!(await hasAnyKey(server.store))) process.stdout.write('no API keys yet: create one with `voxpipe api-keys create <tenant>`\n');
       const stop = () => void server.close().then(() => process.exit(0));
       process.once('SIGINT', stop);
@@ -82,12 +85,15 @@ interface ServeFlags {
   model?: string;
   baseUrl?: string;
   verbose: boolean;
+  dashboardTenant: string;
 }
 
 /** A running local API server. */
 export interface ApiServer {
   /** `http://host:port`, the base of every route. */
   readonly url: string;
+  /** The dashboard's one-time sign-in URL (`<url>/?token=…`). */
+  readonly dashboardUrl: string;
   readonly store: BlobStore;
   /** Stop listening and wait for running jobs to end. */
   close(): Promise<void>;
@@ -102,6 +108,8 @@ export interface ApiServerOptions {
   readonly port?: number;
   /** Pipeline overrides (tests): transcriber, audio tools. */
   readonly pipeline?: Partial<Pick<LocalPipelineDeps, 'transcriber' | 'audio' | 'chat'>>;
+  /** Tenant of the dashboard's one-time sign-in link. @default 'local' */
+  readonly dashboardTenant?: string;
 }
 
 /** Start the job API server. Exported for tests and embedding. */
@@ -139,7 +147,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     }
   }
 
-  const api = createApi({ store, keys: createStoreApiKeys(store), submitter, signer, logger });
+  const dashboard = createDashboard({
+    tenant: opts.dashboardTenant ?? 'local',
+    storeKeys: createStoreApiKeys(store),
+    pathOf: (key) => join(storeRoot, ...key.split('/')),
+    logger,
+  });
+  const notifier = createLocalEditNotifier(config, store, logger);
+  const api = createApi({ store, keys: dashboard.keys, submitter, signer, logger, ...(notifier ? { notifier } : {}) });
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => {
@@ -152,6 +167,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname.startsWith('/files/')) return handleFile(req, res, url);
+    if (await dashboard.handle(req, res, url, api)) return;
     const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req, MAX_JSON_BODY);
     if (body === null) return sendJson(res, 413, { error: { code: 'invalid_request', message: `body over ${MAX_JSON_BODY} bytes`, field: 'body' } });
     const request: ApiRequest = {
@@ -214,6 +230,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 
   return {
     url: baseUrl,
+    dashboardUrl: dashboard.signInUrl(baseUrl),
     store,
     async close() {
       await closeServer(server);

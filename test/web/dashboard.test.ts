@@ -1,0 +1,130 @@
+/**
+ * The dashboard in a real browser (Debian's chromium through playwright-core) against `voxpipe serve` as a
+ * child process, the embedded pipeline and an OpenAI-compatible provider double that decodes tone-speech:
+ * sign in with the printed one-time link, upload by the file picker (the drop zone's input), watch the job
+ * finish, open the viewer, seek by clicking a segment, correct a segment and see the SRT change. Requests
+ * without the session cookie (or without the CSRF token) are refused.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { type ProviderDouble, startProviderDouble } from '../doubles/provider-server.js';
+import { scratchDir, toneSpeechFixture } from '../fixtures/audio.js';
+import { recognizeTones } from '../fixtures/tone-speech.js';
+import { type Browser, launchChromium } from './browser.js';
+import { type Served, serveDashboard } from './served.js';
+
+// page.evaluate callbacks run in the page; this project type-checks tests without the DOM lib, hence `globalThis as any`.
+
+describe('dashboard in chromium', () => {
+  let double: ProviderDouble;
+  let server: Served;
+  let browser: Browser;
+  let page: Page;
+  let audio: string;
+
+  beforeAll(async () => {
+    double = await startProviderDouble({ vendor: 'openai-compatible', recognize: recognizeTones, apiKey: 'test-key', latencyMs: () => 150 });
+    audio = (await toneSpeechFixture({ seed: 7, durationSeconds: 30, format: 'mp3' })).path;
+    server = await serveDashboard(await scratchDir('dashboard'), {
+      VOXPIPE_PROVIDER: 'openai-compatible',
+      VOXPIPE_MODEL: 'whisper-1',
+      VOXPIPE_BASE_URL: double.url,
+      VOXPIPE_API_KEY: 'test-key',
+      VOXPIPE_CONCURRENCY: '1',
+      VOXPIPE_CHUNK_SECONDS: '10',
+      VOXPIPE_TIMEOUT_SECONDS: '10',
+    });
+    browser = await launchChromium();
+    page = await browser.context.newPage();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    await double?.close();
+  });
+
+  it('refuses /ui/api without the session cookie', async () => {
+    const res = await fetch(`${server.url}/ui/api/jobs`);
+    expect(res.status).toBe(401);
+    const post = await fetch(`${server.url}/ui/api/jobs`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    expect(post.status).toBe(401);
+    // The app shell without a session is the sign-in page, not the app.
+    expect(await (await fetch(`${server.url}/`)).text()).toContain('name="apiKey"');
+  });
+
+  it('signs in with the one-time link: HttpOnly SameSite=Strict cookie, no token left in the URL, link spent', async () => {
+    expect(server.stdout).toMatch(/^Dashboard: http:\/\/127\.0\.0\.1:\d+\/\?token=\S+$/m);
+    await page.goto(server.dashboardUrl);
+    await page.waitForSelector('#dropzone');
+    expect(page.url()).toBe(`${server.url}/`);
+    const cookies = await browser.context.cookies();
+    expect(cookies).toHaveLength(1);
+    expect(cookies[0]).toMatchObject({ name: 'voxpipe_session', httpOnly: true, sameSite: 'Strict' });
+    expect(await page.evaluate(() => (globalThis as any).document.cookie)).toBe(''); // invisible to scripts
+
+    // The link works once.
+    expect((await fetch(server.dashboardUrl, { redirect: 'manual' })).status).toBe(403);
+    // With the cookie but without the CSRF header, a state change is refused.
+    const csrfless = await page.evaluate(async () => (await fetch('/ui/api/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ source: { upload: true } }) })).status);
+    expect(csrfless).toBe(403);
+  });
+
+  it('uploads a file, watches the job finish, opens the viewer, seeks by clicking a segment and corrects it', async () => {
+    await page.setInputFiles('#upload-input', audio);
+    const row = page.locator('tr[data-job]').first();
+    await row.waitFor();
+    // Live progress: the row moves on by itself (polling) until it is completed.
+    const states = new Set<string>();
+    await expect
+      .poll(async () => {
+        const state = (await row.getAttribute('data-state')) ?? '';
+        states.add(state);
+        return state;
+      }, { timeout: 90_000, interval: 200 })
+      .toBe('completed');
+    expect([...states].some((s) => s !== 'completed')).toBe(true);
+    const jobId = (await row.getAttribute('data-job')) as string;
+    expect(await row.locator('td').nth(3).textContent()).toMatch(/^0:(29|30|31)$/);
+
+    // The viewer: every segment carries the markup contract.
+    await row.locator('a.job-link').click();
+    await page.waitForSelector('#transcript .seg');
+    const segs = page.locator('#transcript .seg');
+    expect(await segs.count()).toBeGreaterThan(1);
+    for (const attr of ['data-start', 'data-end', 'data-speaker']) {
+      expect(await page.locator(`#transcript .seg:not([${attr}])`).count()).toBe(0);
+    }
+    // The source plays from the store with range requests.
+    const range = await page.evaluate(async (id) => {
+      const r = await fetch(`/ui/api/jobs/${id}/media`, { headers: { range: 'bytes=100-199' } });
+      return { status: r.status, range: r.headers.get('content-range'), length: (await r.arrayBuffer()).byteLength };
+    }, jobId);
+    expect(range).toMatchObject({ status: 206, length: 100 });
+    expect(range.range).toMatch(/^bytes 100-199\/\d+$/);
+
+    // Clicking a segment seeks the player there and highlights it.
+    const second = segs.nth(1);
+    const start = Number(await second.getAttribute('data-start'));
+    expect(start).toBeGreaterThan(0);
+    await page.waitForFunction(() => (globalThis as any).document.getElementById('player').readyState >= 1, undefined, { timeout: 30_000 });
+    await second.locator('.text').click();
+    await expect.poll(() => page.evaluate(() => (globalThis as any).document.getElementById('player').currentTime)).toBeCloseTo(start, 1);
+    await expect.poll(() => second.getAttribute('class')).toContain('current');
+
+    // Keyboard: e edits the current segment; save makes revision 1 and re-renders the SRT.
+    const srtBefore = await page.evaluate(async (id) => (await fetch(`/ui/api/jobs/${id}/download/srt`)).text(), jobId);
+    await page.locator('body').press('e');
+    const editor = page.locator('#transcript .seg .editor');
+    await editor.waitFor();
+    await editor.locator('textarea').fill('corrected by a human');
+    await editor.locator('button.save').click();
+    await expect.poll(() => page.locator('#status').textContent()).toContain('Saved revision 1');
+    await expect.poll(() => page.locator('#revision').textContent()).toContain('revision 1');
+    expect(await page.locator('#transcript .seg').nth(1).locator('.text').textContent()).toBe('corrected by a human');
+
+    const srtAfter = await page.evaluate(async (id) => (await fetch(`/ui/api/jobs/${id}/download/srt`)).text(), jobId);
+    expect(srtAfter).not.toBe(srtBefore);
+    expect(srtAfter).toContain('corrected by a human');
+    expect(srtBefore).not.toContain('corrected by a human');
+  });
+});

@@ -1,0 +1,34 @@
+/** The dashboard app: `#/` is the job list, `#/jobs/<id>` the transcript viewer. */
+import { ApiError, loadSession } from './api.js';
+import { h } from './dom.js';
+import { renderJobs } from './jobs.js';
+import { renderViewer } from './viewer.js';
+
+const root = document.getElementById('app') as HTMLElement;
+let dispose: (() => void) | undefined;
+
+async function route(): Promise<void> {
+  dispose?.();
+  dispose = undefined;
+  root.replaceChildren();
+  const m = /^#\/jobs\/([^/]+)$/.exec(location.hash);
+  try {
+    dispose = m ? await renderViewer(root, decodeURIComponent(m[1] as string)) : await renderJobs(root);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return void location.assign('/');
+    root.replaceChildren(h('p', { class: 'error', role: 'alert' }, `Could not load: ${(err as Error).message}`));
+  }
+}
+
+async function start(): Promise<void> {
+  try {
+    const session = await loadSession();
+    document.body.dataset.tenant = session.tenant;
+  } catch {
+    return void location.assign('/');
+  }
+  window.addEventListener('hashchange', () => void route());
+  await route();
+}
+
+void start();
