@@ -158,7 +158,9 @@ export async function runWebhookAttempt(task: WebhookTask, messageId: string, de
     attempt: task.attempt + 1,
     target,
     attempts,
-    ...(longWait ? { notBefore: now + delayMs } : { notBefore: undefined }),
+    // Counted from the failed attempt as recorded (not from the start of this invocation, which came before the
+    // store reads and the claim): the recorded attempts are then never closer together than the schedule says.
+    ...(longWait ? { notBefore: (last?.at ?? now) + delayMs } : { notBefore: undefined }),
   };
   const delaySeconds = Math.min(SQS_MAX_DELAY_SECONDS, Math.ceil(delayMs / 1000));
   await deps.send(next, delaySeconds);

@@ -68,7 +68,7 @@ describe('AWS drop folder: inbox/<profile>/… with profiles and metadata overri
 
     // A late duplicate notification of the moved object does nothing.
     await aws.notify(up.notification);
-    await aws.settle(500);
+    await aws.settle();
     expect(aws.terminalEvents(reason.jobId!)).toHaveLength(1);
 
     // The same content dropped again is a duplicate: moved to processed/ at once, no second job …
@@ -76,7 +76,7 @@ describe('AWS drop folder: inbox/<profile>/… with profiles and metadata overri
     const dup = await reasonOf('meetings/copy of it.mp3');
     expect(dup.outcome).toBe('processed');
     expect(dup.reason).toMatchObject({ status: 'duplicate', duplicateOf: `inbox/${key}`, jobId: reason.jobId, results: [] });
-    await aws.settle(500);
+    await aws.settle();
     expect(aws.terminalEvents(reason.jobId!)).toHaveLength(1);
 
     // … unless forced through metadata.

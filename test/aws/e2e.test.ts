@@ -77,7 +77,7 @@ describe('AWS pipeline: failures end the job with a reason', () => {
     const { path } = await toneSpeechFixture({ seed: 23, durationSeconds: 70, format: 'mp3' });
     const up = await aws.upload('inbox/rejected.mp3', path);
     const event = await aws.waitForJob(up.jobId);
-    await aws.settle(500);
+    await aws.settle();
     expect(event.detailType).toBe('voxpipe.job.failed');
     expect(event.detail.reason).toMatch(/chunk 0/);
     expect(event.detail.reason).toMatch(/400|rejected/);
@@ -131,7 +131,7 @@ describe('AWS pipeline: dead-lettered chunks', () => {
     const { path } = await toneSpeechFixture({ seed: 24, durationSeconds: 20, format: 'wav' });
     const up = await aws.upload('inbox/doomed.wav', path);
     const event = await aws.waitForJob(up.jobId, 60_000);
-    await aws.settle(500);
+    await aws.settle();
     expect(event.detailType).toBe('voxpipe.job.failed');
     expect(event.detail.reason).toMatch(/repeated delivery failures/);
     expect(aws.mappings.dlq.stats.invocations).toBeGreaterThan(0);

@@ -47,7 +47,7 @@ describe('AWS enrichments: translate fr,de + summary by stack default, German fo
 
     // WHEN the job ends
     const event = await aws.waitForJob(up.jobId);
-    await aws.settle(500);
+    await aws.settle();
 
     // THEN there is one final event, sent after the enrichments, that says how each part ended
     expect(aws.terminalEvents(up.jobId).map((e) => e.detailType)).toEqual(['voxpipe.job.completed']);

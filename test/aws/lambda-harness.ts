@@ -24,7 +24,7 @@ import { uploadJobId } from '../../functions/lib/s3-event.js';
 import { type RecordedEvent, startAwsJsonDouble } from './aws-json-double.js';
 import { startConditionalS3Proxy } from './conditional-s3-proxy.js';
 import { FAKE_AWS, startS3Emulator, startSqsEmulator, emulatedAwsEnv } from './emulators.js';
-import { type EventSourceMapping, startEventSourceMapping } from './event-source-mapping.js';
+import { type EventSourceMapping, startEventSourceMapping, waitUntilDrained } from './event-source-mapping.js';
 
 const BUCKET = 'voxpipe-ingest';
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:voxpipe-key-AbCdEf';
@@ -64,8 +64,8 @@ export interface Deployment {
   waitForJob(jobId: string, timeoutMs?: number): Promise<RecordedEvent>;
   /** Terminal events of a job so far. */
   terminalEvents(jobId: string): RecordedEvent[];
-  /** Wait until every poller is idle for `quietMs`. */
-  settle(quietMs?: number): Promise<void>;
+  /** Wait until every consumed queue is empty (visible, in flight, delayed) and every poller idle: the system is at rest. */
+  settle(): Promise<void>;
   /** Run the scheduled sweeper once. */
   sweep(): Promise<{ failed: string[] }>;
   close(): Promise<void>;
@@ -173,13 +173,7 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
       }
     },
     terminalEvents,
-    async settle(quietMs = 1500) {
-      let quietSince = Date.now();
-      while (Date.now() - quietSince < quietMs) {
-        if (!all.every((m) => m.idle)) quietSince = Date.now();
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
+    settle: () => waitUntilDrained(sqs, [split.url, work.url, aggregate.url, enrich.url, split.dlq.url, work.dlq.url, aggregate.dlq.url], all),
     sweep: () => sweeper(),
     async close() {
       await Promise.all(all.map((m) => m.stop()));

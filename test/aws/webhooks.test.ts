@@ -246,7 +246,7 @@ describe('AWS webhooks: queue → webhook Lambda → signed POST', () => {
       status: 'partial' as const,
       parts: { 'translation:fr': { status: 'ok' as const }, 'translation:de': { status: 'failed' as const, reason: 'malformed reply' }, summary: { status: 'ok' as const } },
     };
-    const event: JobEvent = { ...completed(jobId), enrichment };
+    const event: JobEvent = { type: 'job.completed', jobId, source: `s3://${BUCKET}/inbox/${jobId}.mp3`, resultKeys: [jobKeys(jobId).result('json')], enrichment };
     const id = webhookIdOf(event);
 
     // WHEN it goes through the production notifier → SQS → webhook Lambda

@@ -62,9 +62,8 @@ describe('Transcriber contract: offline (pocketsphinx)', () => {
     const controller = new AbortController();
     const pending = createPocketsphinxTranscriber().transcribe({ audio, durationSeconds, label: 'chunk 0' }, controller.signal);
     setTimeout(() => controller.abort(new Error('job cancelled')), 150);
-    const started = Date.now();
+    // Ignoring the signal would let the decode finish and resolve; the abort's reason proves it stopped (no timing asserted).
     await expect(pending).rejects.toThrow('job cancelled');
-    expect(Date.now() - started).toBeLessThan(1500);
   });
 
   it('parses word lines and drops fillers and pronunciation variants', () => {

@@ -83,6 +83,7 @@ const ROUTES: Record<ChatVendor, { basePath: string; path: string; spec: SpecNam
 /** Start a chat double on an ephemeral port. */
 export async function startChatDouble(opts: ChatDoubleOptions): Promise<ChatDouble> {
   const route = ROUTES[opts.vendor];
+  chatRequestValidator(route.spec, route.specPath); // parse the spec now, not inside the first (timed) request
   const errorBody = vendorProtocol(opts.vendor).errorBody;
   const context = opts.contextTokens ?? 32_768;
   const requests: RecordedChatRequest[] = [];
