@@ -1,3 +1,4 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { ChangeMessageVisibilityCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -16,10 +17,12 @@ export interface RetryOptions {
 }
 
 /**
- * Run `handle` for each record, each in its own try/catch, and report the failed ones as
+ * Run `handle` for each record through Powertools' `processPartialResponse`, and report the failed ones as
  * `batchItemFailures` (the event source mapping has `ReportBatchItemFailures`), so one bad record never
- * re-runs its neighbours. Records run one after another: with batches > 1 the number of in-flight
- * model calls still equals the mapping's `maxConcurrency`.
+ * re-runs its neighbours. Records run one after another (`processInParallel: false`): with batches > 1 the
+ * number of in-flight model calls still equals the mapping's `maxConcurrency`. A batch whose every record
+ * failed is reported the same way (`throwOnFullBatchFailure: false`), not thrown: the `retry` visibility
+ * already chosen for each record must stand, and the invocation itself did not fail.
  *
  * With `retry`, a failed record's visibility is set to the server's Retry-After or an exponential backoff
  * from its receive count, so it comes back in seconds rather than after the queue's visibility timeout
@@ -31,21 +34,19 @@ export async function processSqsBatch(
   logger: Logger,
   retry?: RetryOptions,
 ): Promise<SQSBatchResponse> {
-  const outcomes: RecordOutcome[] = [];
-  for (const record of event.Records) {
+  const recordHandler = async (record: SQSRecord) => {
     try {
-      await handle(record);
-      outcomes.push({ status: 'success', messageId: record.messageId });
+      return await handle(record);
     } catch (error) {
       logger.error('record failed', { messageId: record.messageId, receiveCount: record.attributes.ApproximateReceiveCount, error: errorMessage(error), err: error as Error });
       if (retry) await retryLater(record, error, retry, logger);
-      outcomes.push({ status: 'fail', messageId: record.messageId, error });
+      throw error;
     }
-  }
-  return toBatchResponse(outcomes);
+  };
+  return processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), { processInParallel: false, throwOnFullBatchFailure: false });
 }
 
-/** The one place outcomes become the Lambda response. */
+/** Outcomes as the Lambda response, for handlers that run their records concurrently themselves (webhooks). */
 export function toBatchResponse(outcomes: readonly RecordOutcome[]): SQSBatchResponse {
   return { batchItemFailures: outcomes.filter((o) => o.status === 'fail').map((o) => ({ itemIdentifier: o.messageId })) };
 }

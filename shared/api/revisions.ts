@@ -12,7 +12,7 @@
  * the new revision with the same renderers the aggregator uses.
  */
 import { z } from 'zod';
-import { AlreadyExistsError, NotFoundError } from '../core/errors.js';
+import { AlreadyExistsError, NotFoundError, VoxpipeError } from '../core/errors.js';
 import { jobKeys } from '../core/keys.js';
 import { renderSrt, renderTxt, renderVtt } from '../core/render.js';
 import type { Transcript, Word } from '../core/types.js';
@@ -56,10 +56,10 @@ export const TranscriptEditBody = z
 export type TranscriptEdit = z.output<typeof TranscriptEditBody>;
 
 /** The edit was made against an older revision than the current one (someone else saved first): a 409. */
-export class RevisionConflictError extends Error {}
+export class RevisionConflictError extends VoxpipeError {}
 
 /** An edit that does not fit the transcript (unknown segment, end before start): a 400 naming the field. */
-export class EditError extends Error {
+export class EditError extends VoxpipeError {
   constructor(
     readonly field: string,
     message: string,

@@ -6,7 +6,7 @@ import { PermanentError } from './errors.js';
  * but a smaller one can: translation splits the batch, summary cuts smaller sections.
  */
 export class ContextLengthError extends PermanentError {
-  /** Always true; `name` stays `PermanentError` (the base class fixes it), so test this instead. */
+  /** Always true (`name` is `ContextLengthError`; `instanceof` works as well). */
   readonly contextLength = true;
 }
 

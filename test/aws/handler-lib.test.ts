@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeS3Key, uploadJobId, uploadsOf } from '../../functions/lib/s3-event.js';
 import { claimSource } from '../../functions/lib/source-claim.js';
-import { redeliveryDelaySeconds, toBatchResponse } from '../../functions/lib/sqs-batch.js';
+import { processSqsBatch, redeliveryDelaySeconds, toBatchResponse } from '../../functions/lib/sqs-batch.js';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { TransientError } from '../../shared/core/errors.js';
 import type { SQSRecord } from 'aws-lambda';
 import { createEventBridgeNotifier } from '../../shared/adapters/eventbridge-notifier.js';
@@ -71,6 +72,34 @@ describe('partial batch response', () => {
         { status: 'success', messageId: 'c' },
       ]),
     ).toEqual({ batchItemFailures: [{ itemIdentifier: 'b' }] });
+  });
+
+  const records = (ids: string[]) =>
+    ({ Records: ids.map((messageId) => ({ messageId, body: messageId, eventSource: 'aws:sqs', attributes: { ApproximateReceiveCount: '1' } })) }) as unknown as import('aws-lambda').SQSEvent;
+  const quiet = new Logger({ logLevel: 'SILENT' });
+
+  it('processSqsBatch (Powertools) runs records one at a time and reports only the failed ones', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const seen: string[] = [];
+    const res = await processSqsBatch(records(['a', 'b', 'c']), async (r) => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      seen.push(r.messageId);
+      await new Promise((resolve) => setImmediate(resolve));
+      inFlight -= 1;
+      if (r.messageId === 'b') throw new TransientError('provider down');
+    }, quiet);
+    expect(res).toEqual({ batchItemFailures: [{ itemIdentifier: 'b' }] });
+    expect(seen).toEqual(['a', 'b', 'c']);
+    expect(most).toBe(1);
+  });
+
+  it('processSqsBatch reports a batch whose every record failed instead of throwing', async () => {
+    const res = await processSqsBatch(records(['a', 'b']), async () => {
+      throw new Error('bad');
+    }, quiet);
+    expect(res).toEqual({ batchItemFailures: [{ itemIdentifier: 'a' }, { itemIdentifier: 'b' }] });
   });
 });
 
