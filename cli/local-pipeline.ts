@@ -54,6 +54,8 @@ export interface LocalPipelineDeps {
   readonly chat?: ChatModel | null;
   /** Webhook delivery overrides (tests): clock, retry schedule, attempt timeout. */
   readonly webhook?: Partial<Pick<WebhookDeliveryOptions, 'clock' | 'schedule' | 'attemptTimeoutMs'>>;
+  /** The content guard (benchmarks measure without it). @default 'retry' */
+  readonly guard?: 'retry' | 'off';
 }
 
 /**
@@ -116,7 +118,7 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
   const onJobReady = async (jobId: string) => {
     await aggregateJob(jobId, { store, notifier, logger });
   };
-  const transcribeDeps = { store, transcriber, policy, logger, notifier, onJobReady };
+  const transcribeDeps = { store, transcriber, policy, logger, notifier, onJobReady, guard: deps.guard };
   const queue = createMemoryQueue<ChunkTask>({
     handler: (task) => transcribeChunk(task, transcribeDeps),
     // More consumers than provider slots, so audio is read while other calls are in flight.
@@ -161,20 +163,22 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
   }
 
   async function runJob(file: string, name: string, jobId: string, options: JobOptions, enrich: EnrichOptions = {}): Promise<LocalJobResult> {
-    // The split reads every byte anyway: hash them alongside (the page cache serves both reads), and record
-    // the hash once the split is done, so a later run can tell this content from a same-fingerprint edit.
+    // The split reads every byte anyway: hash them alongside (the page cache serves both reads) and record the
+    // hash as soon as it is known, so a later run (or a resume after a kill) can tell this content from a
+    // same-fingerprint edit.
+    let recording: Promise<void> | undefined;
     if (!hashing.has(jobId) && !(await store.exists(sourceHashKey(jobId)))) {
       const sha = sha256File(file);
-      sha.catch(() => undefined);
       hashing.set(jobId, sha);
+      recording = sha
+        .then((value) => store.put(sourceHashKey(jobId), `${value}\n`))
+        .catch((err) => logger.warn('source hash not recorded', { jobId, error: errorMessage(err) }));
     }
     try {
       return await runJobUnhashed(file, name, jobId, options, enrich);
     } finally {
-      const sha = hashing.get(jobId);
+      await recording;
       hashing.delete(jobId);
-      const value = await sha?.catch(() => undefined);
-      if (value) await store.put(sourceHashKey(jobId), `${value}\n`).catch((err) => logger.warn('source hash not recorded', { jobId, error: errorMessage(err) }));
     }
   }
 

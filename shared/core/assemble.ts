@@ -3,7 +3,8 @@
  */
 import { majorityLanguage, normalizeLanguage } from './language.js';
 import { type StitchInput, stitchChunks } from './stitch.js';
-import type { ChunkResult, JobManifest, PlannedChunk, Segment, Transcript, Word } from './types.js';
+import { GUARD, speechWithin, wordsOf } from './content-guard.js';
+import type { ChunkResult, Completeness, JobManifest, Pause, PlannedChunk, Segment, Transcript, Word } from './types.js';
 
 /** Warning of a file in which no chunk produced text. */
 export const NO_SPEECH_WARNING = 'no speech detected';
@@ -29,11 +30,13 @@ export function assembleTranscript(manifest: JobManifest, results: readonly Chun
   });
 
   const stitched = stitchChunks(ok, { timing: manifest.timestamps });
-  const segments = stitched.segments.map((s, id) => roundSegment(s, id));
+  const quality = assessChunks(ok, stitched.segments);
+  const segments = markSuspect(stitched.segments, ok, quality.suspect).map((s, id) => roundSegment(s, id));
   const text = segments.map((s) => s.text).join(' ');
   const warnings = [
     ...ok.flatMap(({ chunk, transcript }) => (transcript.warnings ?? []).map((w) => `chunk ${chunk.index}: ${w}`)),
     ...stitched.warnings,
+    ...quality.warnings,
   ];
   if (text === '' && failures.length === 0) warnings.push(NO_SPEECH_WARNING);
   const costs = ok.map(({ transcript }) => transcript.usage.costUsd).filter((c): c is number => c !== undefined);
@@ -56,6 +59,7 @@ export function assembleTranscript(manifest: JobManifest, results: readonly Chun
     },
     timestamps: manifest.timestamps,
     warnings: [...new Set(warnings)],
+    completeness: quality.completeness,
   };
   return transcript;
 }
@@ -133,7 +137,101 @@ function audioSeconds(chunk: PlannedChunk | undefined): number {
 
 function roundSegment(s: Segment, id: number): Segment & { readonly id: number } {
   const base = { id, start: round(s.start), end: round(s.end), text: s.text };
-  return s.speaker === undefined ? base : { ...base, speaker: s.speaker };
+  const withSpeaker = s.speaker === undefined ? base : { ...base, speaker: s.speaker };
+  return s.suspect ? { ...withSpeaker, suspect: true } : withSpeaker;
+}
+
+/** A job whose segments cover less of the detected speech than this gets a warning. */
+export const COVERAGE_WARNING_RATIO = 0.85;
+/** A chunk whose segments cover less of its speech than this gets a warning of its own. */
+export const CHUNK_COVERAGE_WARNING_RATIO = 0.5;
+/** Chunks with less speech than this are too short for a words-per-second comparison. */
+const RATE_MIN_SPEECH_SECONDS = 8;
+
+/**
+ * Completeness per chunk (detected speech vs speech inside transcribed segments, words per second of speech) and
+ * the job-level checks the transcriber stage cannot make alone: a chunk with far fewer words per second of speech
+ * than the job's other chunks (the model stopped early; the only sign of it without timestamps) is suspect.
+ */
+function assessChunks(ok: readonly StitchInput[], segments: readonly Segment[]) {
+  const warnings: string[] = [];
+  const suspect = new Set<number>(ok.filter((i) => i.transcript.suspect?.length).map((i) => i.chunk.index));
+  const rows = ok.map(({ chunk }) => {
+    const speech = clipPauses(chunk.speech, chunk.keepFrom, chunk.keepUntil);
+    const speechSeconds = speechWithin(speech, chunk.keepFrom, chunk.keepUntil);
+    const own = segments.filter((s) => {
+      const mid = (s.start + s.end) / 2;
+      return mid >= chunk.keepFrom && mid < chunk.keepUntil;
+    });
+    let coveredSeconds = 0;
+    for (const s of mergeSpans(own)) coveredSeconds += speechWithin(speech, s.start, s.end);
+    const words = own.reduce((n, s) => n + wordsOf(s.text).length, 0);
+    return { index: chunk.index, speechSeconds, coveredSeconds, words, wordsPerSecond: speechSeconds > 0 ? words / speechSeconds : 0 };
+  });
+  const rates = rows.filter((r) => r.speechSeconds >= RATE_MIN_SPEECH_SECONDS).map((r) => r.wordsPerSecond).sort((a, b) => a - b);
+  const median = rates.length >= 3 ? (rates[Math.floor((rates.length - 1) / 2)] ?? 0) : undefined;
+  for (const r of rows) {
+    if (median !== undefined && r.speechSeconds >= RATE_MIN_SPEECH_SECONDS && r.wordsPerSecond < GUARD.relativeRate * median && !suspect.has(r.index)) {
+      suspect.add(r.index);
+      warnings.push(
+        `chunk ${r.index}: ${r.wordsPerSecond.toFixed(2)} words per second of speech against the job's median ${median.toFixed(2)}: the model may have stopped early (segments marked suspect)`,
+      );
+    }
+    if (r.speechSeconds >= RATE_MIN_SPEECH_SECONDS && r.coveredSeconds < CHUNK_COVERAGE_WARNING_RATIO * r.speechSeconds) {
+      warnings.push(`chunk ${r.index}: transcribed segments cover ${percent(r.coveredSeconds, r.speechSeconds)} of its ${r.speechSeconds.toFixed(1)} s of detected speech`);
+    }
+  }
+  const speechSeconds = rows.reduce((a, r) => a + r.speechSeconds, 0);
+  const coveredSeconds = rows.reduce((a, r) => a + r.coveredSeconds, 0);
+  const ratio = speechSeconds > 0 ? coveredSeconds / speechSeconds : 1;
+  if (speechSeconds >= RATE_MIN_SPEECH_SECONDS && ratio < COVERAGE_WARNING_RATIO) {
+    warnings.push(
+      `incomplete: transcribed segments cover ${percent(coveredSeconds, speechSeconds)} of ${speechSeconds.toFixed(1)} s of detected speech (warning below ${Math.round(COVERAGE_WARNING_RATIO * 100)}%; see completeness)`,
+    );
+  }
+  const completeness: Completeness = {
+    speechSeconds: round(speechSeconds),
+    coveredSeconds: round(coveredSeconds),
+    ratio: Math.round(ratio * 1000) / 1000,
+    chunks: rows.map((r) => ({
+      index: r.index,
+      speechSeconds: round(r.speechSeconds),
+      coveredSeconds: round(r.coveredSeconds),
+      words: r.words,
+      wordsPerSecond: Math.round(r.wordsPerSecond * 100) / 100,
+      ...(suspect.has(r.index) ? { suspect: true as const } : {}),
+    })),
+  };
+  return { completeness, suspect, warnings };
+}
+
+/** Segments whose middle lies in the keep-span of a suspect chunk get `suspect: true`. */
+function markSuspect(segments: readonly Segment[], ok: readonly StitchInput[], suspect: ReadonlySet<number>): Segment[] {
+  const spans = ok.filter((i) => suspect.has(i.chunk.index)).map((i) => i.chunk);
+  if (spans.length === 0) return [...segments];
+  return segments.map((s) => {
+    const mid = (s.start + s.end) / 2;
+    return spans.some((c) => mid >= c.keepFrom && mid < c.keepUntil) ? { ...s, suspect: true } : s;
+  });
+}
+
+function clipPauses(speech: readonly Pause[], from: number, to: number): Pause[] {
+  return speech.flatMap((s) => (Math.min(s.end, to) > Math.max(s.start, from) ? [{ start: Math.max(s.start, from), end: Math.min(s.end, to) }] : []));
+}
+
+/** Overlapping spans merged, so covered speech is not counted twice. */
+function mergeSpans(spans: readonly { start: number; end: number }[]): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  for (const s of [...spans].sort((a, b) => a.start - b.start)) {
+    const last = out.at(-1);
+    if (last && s.start <= last.end) last.end = Math.max(last.end, s.end);
+    else out.push({ start: s.start, end: s.end });
+  }
+  return out;
+}
+
+function percent(part: number, whole: number): string {
+  return `${Math.round((whole > 0 ? part / whole : 1) * 100)}%`;
 }
 
 function roundWord(w: Word): Word {

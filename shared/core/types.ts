@@ -125,6 +125,8 @@ export type ChunkResult =
       readonly index: number;
       readonly attempts: number;
       readonly transcript: ChunkTranscript;
+      /** Seconds of detected speech in the chunk: the content guard compares words per second across a job's chunks. */
+      readonly speechSeconds?: number;
     }
   | {
       readonly status: 'failed';

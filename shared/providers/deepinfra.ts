@@ -39,6 +39,7 @@ export function createDeepInfraTranscriber(cfg: DeepInfraConfig): Transcriber {
       form.append('audio', new Blob([req.audio], { type: 'audio/flac' }), 'chunk.flac');
       form.append('task', req.task ?? 'transcribe');
       if (req.language) form.append('language', req.language);
+      if (req.temperature !== undefined) form.append('temperature', String(req.temperature));
       const body = await sendJsonRequest({
         label: req.label,
         vendor: VENDOR,

@@ -60,6 +60,7 @@ export function createOpenAICompatibleTranscriber(cfg: OpenAICompatibleConfig): 
           file,
           model: cfg.model,
           ...(req.language ? { language: req.language } : {}),
+          ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
           ...(verbose ? { response_format: 'verbose_json', timestamp_granularities: granularities } : { response_format: 'json' }),
         },
         { signal },

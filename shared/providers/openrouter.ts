@@ -37,6 +37,7 @@ export function createOpenRouterTranscriber(cfg: OpenRouterConfig): Transcriber 
         model: cfg.model,
         input_audio: { data: Buffer.from(req.audio).toString('base64'), format: 'flac' },
         ...(req.language ? { language: req.language } : {}),
+        ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
       };
       const body = await sendJsonRequest({
         label: req.label,

@@ -1,9 +1,10 @@
-import { PermanentError } from '../core/errors.js';
+import { errorMessage, PermanentError } from '../core/errors.js';
 import { jobKeys } from '../core/keys.js';
-import type { ChunkResult, ChunkTask } from '../core/types.js';
+import { describeFindings, type GuardChunk, inspectTranscript, severity, speechWithin, wordsOf } from '../core/content-guard.js';
+import type { ChunkResult, ChunkTask, ChunkTranscript } from '../core/types.js';
 import type { BlobStore, CallPolicy, Logger, Notifier, Transcriber } from '../ports.js';
 import { finishIfComplete } from './fan-in.js';
-import { writeJson } from './store-json.js';
+import { readJson, writeJson } from './store-json.js';
 
 export interface TranscribeDeps {
   readonly store: BlobStore;
@@ -13,6 +14,8 @@ export interface TranscribeDeps {
   readonly notifier: Notifier;
   /** Called exactly once per job, by whichever chunk completes it (see fan-in.ts). */
   readonly onJobReady: (jobId: string) => Promise<void>;
+  /** `off` stores the first answer unchecked (benchmarks measure the guard against it). @default 'retry' */
+  readonly guard?: 'retry' | 'off';
 }
 
 /**
@@ -30,7 +33,7 @@ export async function transcribeChunk(task: ChunkTask, deps: TranscribeDeps): Pr
   }
   const audio = await deps.store.get(task.audioKey);
   const label = `job ${task.jobId} chunk ${task.index}`;
-  const result = await callProvider(task, audio, label, deps);
+  const result = await callProvider(task, audio, label, { ...deps, baselineRate: () => jobRate(task, deps.store) });
   await writeJson(deps.store, keys.chunkResult(task), result);
   deps.logger.info('chunk done', { jobId: task.jobId, chunk: task.index, status: result.status, attempts: result.attempts });
   await finishIfComplete(task.jobId, { ...deps, owner: chunkOwner(task) });
@@ -48,12 +51,15 @@ export async function callProvider(
   task: ChunkTask,
   audio: Uint8Array,
   label: string,
-  deps: Pick<TranscribeDeps, 'transcriber' | 'policy'>,
+  deps: Pick<TranscribeDeps, 'transcriber' | 'policy' | 'guard'> & {
+    /** Median words per second of speech of the job's stored chunks (the text-only early-stop check). */
+    readonly baselineRate?: () => Promise<number | undefined>;
+  },
   speechTask?: 'translate',
 ): Promise<ChunkResult> {
   const { transcriber } = deps;
-  try {
-    const { value, attempts } = await deps.policy.run(label, (signal) =>
+  const call = (temperature?: number) =>
+    deps.policy.run(label, (signal) =>
       transcriber.transcribe(
         {
           audio,
@@ -63,12 +69,20 @@ export async function callProvider(
           diarize: task.diarize,
           ...(task.vocabulary?.length ? { vocabulary: task.vocabulary } : {}),
           ...(speechTask ? { task: speechTask } : {}),
+          ...(temperature !== undefined ? { temperature } : {}),
           label,
         },
         signal,
       ),
     );
-    return { status: 'ok', jobId: task.jobId, index: task.index, attempts, transcript: value };
+  try {
+    const { value, attempts } = await call();
+    const speechSeconds = Math.round(speechWithin(task.speech ?? [{ start: task.start, end: task.end }], task.start, task.end) * 1000) / 1000;
+    if (deps.guard === 'off' || speechTask) return { status: 'ok', jobId: task.jobId, index: task.index, attempts, transcript: value, speechSeconds };
+    const textOnly = !((value.segments?.length ?? 0) > 0 || (value.words?.length ?? 0) > 0);
+    const baselineRate = textOnly && speechSeconds >= 8 ? await deps.baselineRate?.().catch(() => undefined) : undefined;
+    const guarded = await guard(task, value, attempts, () => call(RETRY_TEMPERATURE), baselineRate);
+    return { status: 'ok', jobId: task.jobId, index: task.index, attempts: guarded.attempts, transcript: guarded.transcript, speechSeconds };
   } catch (err) {
     if (!(err instanceof PermanentError)) throw err;
     return {
@@ -81,6 +95,77 @@ export async function callProvider(
       error: err.message,
     };
   }
+}
+
+/** Temperature of the second call of a suspect chunk: enough to leave a loop the greedy decoder fell into. */
+export const RETRY_TEMPERATURE = 0.4;
+
+/**
+ * The content guard after a provider call, before the result is stored: a transcript that loops, stops early or
+ * puts text over silence is sent once more (another attempt, at `RETRY_TEMPERATURE`). The better of the two is
+ * kept; when it is still suspect, it carries `suspect` (its reasons) and a warning. A failing second call keeps
+ * the first answer: a usable transcript is never thrown away for a check.
+ */
+async function guard(
+  task: ChunkTask,
+  first: ChunkTranscript,
+  attempts: number,
+  again: () => Promise<{ value: ChunkTranscript; attempts: number }>,
+  baselineRate: number | undefined,
+): Promise<{ transcript: ChunkTranscript; attempts: number }> {
+  const chunk = { ...guardChunk(task, first), baselineRate };
+  const findings = inspectTranscript(first, chunk);
+  if (findings.length === 0) return { transcript: first, attempts };
+  let second: { value: ChunkTranscript; attempts: number } | undefined;
+  let secondError: string | undefined;
+  let secondAttempts = 0;
+  try {
+    second = await again();
+    secondAttempts = second.attempts;
+  } catch (err) {
+    secondError = errorMessage(err);
+    secondAttempts = err instanceof Error ? attemptsOf(err) : 1;
+  }
+  const total = attempts + secondAttempts;
+  const retried = second ? inspectTranscript(second.value, { ...guardChunk(task, second.value), baselineRate }) : undefined;
+  if (second && retried?.length === 0) return { transcript: second.value, attempts: total };
+  // Both suspect (or the second call failed): keep the less bad one, flagged.
+  const useSecond = second !== undefined && retried !== undefined && severity(retried) <= severity(findings);
+  const kept = useSecond && second ? second.value : first;
+  const keptFindings = useSecond && retried ? retried : findings;
+  const why = describeFindings(keptFindings);
+  const warning = `suspect output kept after ${second ? 'a second call' : `a failed second call (${secondError})`}: ${why}`;
+  return {
+    transcript: { ...kept, suspect: keptFindings.map((f) => `${f.kind}: ${f.detail}`), warnings: [...(kept.warnings ?? []), warning] },
+    attempts: total,
+  };
+}
+
+/** The chunk as the guard sees it; a task without speech stretches (an older message) counts as all speech. */
+function guardChunk(task: ChunkTask, t: ChunkTranscript): GuardChunk {
+  const timed = (t.segments?.length ?? 0) > 0 || (t.words?.length ?? 0) > 0;
+  return { start: task.start, end: task.end, speech: task.speech ?? [{ start: task.start, end: task.end }], timed };
+}
+
+/** Stored results read for the job's words-per-second baseline: a bounded sample, not the whole job. */
+const BASELINE_SAMPLE = 12;
+
+/** Median words per second of speech over a sample of the job's stored, unflagged chunk results (≥ 2 needed). */
+async function jobRate(task: ChunkTask, store: BlobStore): Promise<number | undefined> {
+  const keys: string[] = [];
+  for await (const key of store.list(jobKeys(task.jobId).chunksPrefix)) {
+    keys.push(key);
+    if (keys.length >= BASELINE_SAMPLE) break;
+  }
+  const rates: number[] = [];
+  for (const key of keys) {
+    const r = await readJson<ChunkResult>(store, key).catch(() => undefined);
+    if (r?.status !== 'ok' || r.transcript.suspect?.length || !r.speechSeconds || r.speechSeconds < 8) continue;
+    rates.push(wordsOf(r.transcript.text).length / r.speechSeconds);
+  }
+  if (rates.length < 2) return undefined;
+  rates.sort((a, b) => a - b);
+  return rates[Math.floor((rates.length - 1) / 2)];
 }
 
 function attemptsOf(err: Error): number {

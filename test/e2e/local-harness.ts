@@ -8,7 +8,7 @@ import type { Transcript, Word } from '../../shared/core/types.js';
 import type { Logger } from '../../shared/ports.js';
 import { scratchDir } from '../fixtures/audio.js';
 import { recognizeTones } from '../fixtures/tone-speech.js';
-import { type FaultPlan, type ProviderDouble, startProviderDouble, type Vendor } from '../doubles/provider-server.js';
+import { type FaultPlan, type ProviderDouble, type ProviderDoubleOptions, startProviderDouble, type Vendor } from '../doubles/provider-server.js';
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -40,9 +40,12 @@ export async function startLocalRun(opts: {
   model?: string;
   /** More VOXPIPE_* settings. */
   env?: Record<string, string>;
+  /** A misbehaving model (see `misbehavingModel`). */
+  distort?: ProviderDoubleOptions['distort'];
+  guard?: 'retry' | 'off';
 }): Promise<LocalRun> {
   const double =
-    opts.double ?? (await startProviderDouble({ vendor: opts.vendor, recognize: recognizeTones, faults: opts.faults, apiKey: 'test-key' }));
+    opts.double ?? (await startProviderDouble({ vendor: opts.vendor, recognize: recognizeTones, faults: opts.faults, apiKey: 'test-key', distort: opts.distort }));
   const workDir = opts.workDir ?? (await scratchDir('e2e'));
   const { provider } = PROVIDER_OF[opts.vendor];
   const model = opts.model ?? PROVIDER_OF[opts.vendor].model;
@@ -57,7 +60,7 @@ export async function startLocalRun(opts: {
     VOXPIPE_TIMEOUT_SECONDS: String(opts.timeoutSeconds ?? 10),
     ...opts.env,
   });
-  const pipeline = createLocalPipeline({ config, logger: silentLogger });
+  const pipeline = createLocalPipeline({ config, logger: silentLogger, guard: opts.guard });
   return {
     double,
     workDir,

@@ -114,7 +114,21 @@ describe('assembleTranscript', () => {
       model: 'voxtral-mini-2507',
       usage: { audioSeconds: 20, costUsd: 0.003 },
       timestamps: 'provider',
-      warnings: ['chunk 0: retried once'],
+      warnings: [
+        'chunk 0: retried once',
+        'chunk 0: transcribed segments cover 37% of its 9.8 s of detected speech',
+        'chunk 1: transcribed segments cover 17% of its 9.8 s of detected speech',
+        'incomplete: transcribed segments cover 27% of 19.6 s of detected speech (warning below 85%; see completeness)',
+      ],
+      completeness: {
+        speechSeconds: 19.6,
+        coveredSeconds: 5.29,
+        ratio: 0.27,
+        chunks: [
+          { index: 0, speechSeconds: 9.8, coveredSeconds: 3.667, words: 2, wordsPerSecond: 0.2 },
+          { index: 1, speechSeconds: 9.8, coveredSeconds: 1.623, words: 2, wordsPerSecond: 0.2 },
+        ],
+      },
     });
   });
 
