@@ -1,16 +1,14 @@
 /**
  * Aggregator Lambda: `{ jobId }` messages from the aggregate queue (sent by the fan-in winner) →
  * aggregate stage: stitched transcript under `results/<jobId>/`, status, EventBridge event (and the
- * webhook queue, when the stack has webhooks).
+ * webhook queue, when the stack has webhooks). Status and event go through the status outbox, so a
+ * redelivery after a crash sends the event the crash held back (`lib/aggregate-record.ts`).
  */
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
-import { jobKeys } from '../shared/core/keys.js';
-import type { JobStatus } from '../shared/core/types.js';
 import { createS3DropArea } from '../shared/adapters/s3-drop-area.js';
-import { aggregateJob } from '../shared/stages/aggregate.js';
 import { finalizeDropJob } from '../shared/stages/drop-job.js';
-import { readJsonIfExists } from '../shared/stages/store-json.js';
+import { aggregateRecord } from './lib/aggregate-record.js';
 import { bucketStore, flushMetrics, jobNotifier, observability, portLogger, s3Client, sqsClient } from './lib/aws.js';
 import { enrichHandoff } from './lib/enricher-handoff.js';
 import { AggregatorEnv, EnrichHandoffEnv, parseEnv } from './lib/env.js';
@@ -31,32 +29,23 @@ export const AggregateMessage = z.object({ jobId: z.string().min(1) });
 
 export const handler = async (event: SQSEvent) => {
   try {
-    return await processSqsBatch(event, aggregateRecord, logger, retry);
+    return await processSqsBatch(event, handleRecord, logger, retry);
   } finally {
     flushMetrics(metrics);
   }
 };
 
-async function aggregateRecord(record: SQSRecord): Promise<void> {
+async function handleRecord(record: SQSRecord): Promise<void> {
   const { jobId } = AggregateMessage.parse(jsonBody(record));
-  const log = logger.createChild({ persistentKeys: { jobId } });
-  // SQS delivers at least once: a redelivered hand-off for a finished job must not send a second event.
-  const status = await readStatus(jobId);
-  if (status?.state === 'completed' || status?.state === 'failed') {
-    log.info('job already finished; duplicate hand-off dropped', { state: status.state });
-    if (status.state === 'completed' && (await enrich.resume(jobId))) return;
-    // An earlier attempt may have died between the status and the drop folder's move: finish that (idempotent).
-    await finalizeDropJob(jobId, { store, drop: dropArea, logger: portLogger(log) });
-    return;
-  }
-  const events = await enrich.forJob(jobId);
-  const { transcript } = await aggregateJob(jobId, { store, notifier: events.notifier, logger: portLogger(log) });
-  if (!events.handedOff()) await finalizeDropJob(jobId, { store, drop: dropArea, logger: portLogger(log) });
+  const log = portLogger(logger.createChild({ persistentKeys: { jobId } }));
+  const transcript = await aggregateRecord(jobId, {
+    store,
+    logger: log,
+    events: (id) => enrich.forJob(id),
+    finalizeDrop: (id) => finalizeDropJob(id, { store, drop: dropArea, logger: log }),
+  });
+  if (!transcript) return;
   metrics.addMetric(transcript.status === 'completed' ? 'JobsCompleted' : 'JobsFailed', 'Count', 1);
   metrics.addMetric('TranscribedAudioSeconds', 'Seconds', transcript.usage.audioSeconds);
   if (transcript.usage.costUsd !== undefined) metrics.addMetric('ModelCostMicroUsd', 'Count', Math.round(transcript.usage.costUsd * 1e6));
-}
-
-function readStatus(jobId: string): Promise<JobStatus | undefined> {
-  return readJsonIfExists<JobStatus>(store, jobKeys(jobId).status);
 }

@@ -23,7 +23,7 @@ import { readJobRequest, withRequestedOptions } from '../shared/api/records.js';
 import { aggregateHandoff, bucketStore, eventBridgeNotifier, observability, portLogger, s3Client, sqsClient, flushMetrics } from './lib/aws.js';
 import { admitDrop } from './lib/drop-upload.js';
 import { parseEnv, SplitterEnv } from './lib/env.js';
-import { claimSource } from './lib/source-claim.js';
+import { claimSource, finishAfterSplit } from './lib/source-claim.js';
 import { type Upload, uploadJobId, uploadsOf } from './lib/s3-event.js';
 import { jsonBody, processSqsBatch } from './lib/sqs-batch.js';
 
@@ -89,19 +89,21 @@ async function ffmpegUsable(): Promise<void> {
 let ffmpegLogged = false;
 
 async function splitRecord(record: SQSRecord): Promise<void> {
-  for (const upload of uploadsOf(jsonBody(record))) await splitUpload(upload);
+  for (const upload of uploadsOf(jsonBody(record))) await splitUpload(upload, record.messageId);
 }
 
-async function splitUpload(upload: Upload): Promise<void> {
+async function splitUpload(upload: Upload, messageId: string): Promise<void> {
   const source = `s3://${upload.bucket}/${upload.key}`;
   if (upload.bucket !== env.VOXPIPE_BUCKET) throw new PermanentError(`${source}: notification from a bucket this splitter does not serve`);
   const drop = dropFolder && !upload.jobId ? parseDropKey(upload.key) : undefined;
   if (drop && dropFolder) return splitDrop(upload, drop, dropFolder);
   const jobId = uploadJobId(upload);
   const log = logger.createChild({ persistentKeys: { jobId, source } });
-  const decision = await claimSource(store, jobId, source, { now: Date.now(), splitTimeoutMs: env.VOXPIPE_SPLIT_TIMEOUT_SECONDS * 1000 });
+  const decision = await claimSource(store, jobId, source, { now: Date.now(), splitTimeoutMs: env.VOXPIPE_SPLIT_TIMEOUT_SECONDS * 1000, owner: messageId });
   if (decision === 'duplicate' || decision === 'in-progress') {
     log.info('duplicate upload notification dropped', { decision });
+    // It may be our own redelivery after a crash past splitting: finish what that run left (event, hand-off).
+    if (decision === 'duplicate') await finishAfterSplit(store, jobId, deps);
     return;
   }
   // Jobs of the job API carry the client's options (language, chunk length, …) in jobs/<id>/request.json.

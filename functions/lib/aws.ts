@@ -37,8 +37,8 @@ export function bucketStore(env: { VOXPIPE_BUCKET: string; VOXPIPE_S3_ENDPOINT?:
  * Where a handler's job events go: the EventBridge bus and, when the stack has webhooks
  * (`VOXPIPE_WEBHOOK_QUEUE_URL`, set by the `Webhooks` construct), the webhook queue. The queue send goes
  * first (the SDK retries it 3×), so a failing send fails the record before EventBridge has the event.
- * Known gap, shared with EventBridge: the status is written before the events, so a redelivered hand-off
- * that finds the job finished publishes nothing; `voxpipe webhooks replay` covers that case.
+ * Terminal events go through the status outbox (`shared/stages/outbox.ts`): a redelivery after a failed or
+ * interrupted publish sends them again, with the same `eventId`.
  */
 export function jobNotifier(env: { VOXPIPE_EVENT_BUS_NAME: string }, processEnv: NodeJS.ProcessEnv = process.env): Notifier {
   const bus = createEventBridgeNotifier({ client: new EventBridgeClient({ requestHandler: TIMEOUTS }), eventBusName: env.VOXPIPE_EVENT_BUS_NAME });

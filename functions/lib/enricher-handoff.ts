@@ -38,12 +38,7 @@ export interface EnrichHandoff {
    * enricher owns the end of the job (final event, drop-folder publishing).
    */
   forJob(jobId: string): Promise<{ readonly notifier: Notifier; handedOff(): boolean }>;
-  /**
-   * A redelivered aggregate hand-off of a job that already completed: if its enrichment has not finished
-   * (the aggregator may have died between the status and the hand-off), hand it off again. True when the
-   * enricher owns the end of the job.
-   */
-  resume(jobId: string): Promise<boolean>;
+  // No `resume`: a hand-off a crash held back stays in the job's status outbox and goes out on redelivery.
 }
 
 export function enrichHandoff(opts: EnrichHandoffOptions): EnrichHandoff {
@@ -68,12 +63,6 @@ export function enrichHandoff(opts: EnrichHandoffOptions): EnrichHandoff {
         },
         handedOff: () => handedOff,
       };
-    },
-    async resume(jobId) {
-      if (!queue || (await opts.store.exists(enrichmentRecordKey(jobId))) || !(await wants(jobId))) return false;
-      await queue.send([{ jobId }]);
-      opts.logger.info('enrichment not finished; handed to the enricher again', { jobId });
-      return true;
     },
   };
 }

@@ -2,6 +2,7 @@ import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventb
 import { TransientError } from '../core/errors.js';
 import type { JobEvent, Notifier } from '../ports.js';
 import { translateAwsError } from './aws-errors.js';
+import { webhookIdOf } from './webhook-notifier.js';
 
 /** Options of `createEventBridgeNotifier`. */
 export interface EventBridgeNotifierOptions {
@@ -15,7 +16,9 @@ export interface EventBridgeNotifierOptions {
 
 /**
  * Notifier on EventBridge: each `JobEvent` becomes one event with detail-type `voxpipe.<type>`
- * (`voxpipe.job.completed`, `voxpipe.job.failed`) and the event as detail. PutEvents reports
+ * (`voxpipe.job.completed`, `voxpipe.job.failed`) and the event as detail, plus `eventId`: stable per job and
+ * event type (the webhook's `webhook-id`), so a consumer drops the repeat that an at-least-once stage may
+ * publish after a crash (see `stages/outbox.ts`). PutEvents reports
  * per-entry failures in a 200 response; those become `TransientError` so the caller's queue retries.
  */
 export function createEventBridgeNotifier(opts: EventBridgeNotifierOptions): Notifier {
@@ -27,7 +30,9 @@ export function createEventBridgeNotifier(opts: EventBridgeNotifierOptions): Not
       try {
         res = await opts.client.send(
           new PutEventsCommand({
-            Entries: [{ EventBusName: opts.eventBusName, Source: source, DetailType: `voxpipe.${event.type}`, Detail: JSON.stringify(event) }],
+            Entries: [
+              { EventBusName: opts.eventBusName, Source: source, DetailType: `voxpipe.${event.type}`, Detail: JSON.stringify({ ...event, eventId: webhookIdOf(event) }) },
+            ],
           }),
         );
       } catch (err) {

@@ -3,6 +3,7 @@ import { jobKeys } from '../core/keys.js';
 import type { ChunkResult, ChunkTask } from '../core/types.js';
 import type { BlobStore } from '../ports.js';
 import { finishIfComplete } from './fan-in.js';
+import { chunkOwner } from './transcribe.js';
 import { writeJson } from './store-json.js';
 
 /**
@@ -35,5 +36,5 @@ export async function recordDeadChunk(
       if (!(err instanceof AlreadyExistsError)) throw err;
     });
   }
-  await finishIfComplete(task.jobId, deps);
+  await finishIfComplete(task.jobId, { ...deps, owner: chunkOwner(task) });
 }

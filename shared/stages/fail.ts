@@ -1,7 +1,8 @@
 import { jobKeys } from '../core/keys.js';
 import type { JobOptions, Transcript } from '../core/types.js';
 import type { BlobStore, Logger, Notifier } from '../ports.js';
-import { writeJson, writeStatus } from './store-json.js';
+import { type JobEndDeps, endJob } from './outbox.js';
+import { writeJson } from './store-json.js';
 
 /** What is known about a job that ends before it has chunk results. */
 export interface FailedJob {
@@ -12,13 +13,14 @@ export interface FailedJob {
 }
 
 /**
- * End a job as failed with a reason the user can act on: result object, status and `job.failed` event.
+ * End a job as failed with a reason the user can act on: result object, status and `job.failed` event
+ * (status and event through the outbox, `outbox.ts`; `after` runs once the event is out).
  * Used for input the splitter rejects and by the sweeper for jobs past their deadline. A chunk that
  * fails (or dead-letters) is recorded as a failed chunk result instead, and the aggregator fails the job.
  */
 export async function failJob(
   job: FailedJob,
-  deps: { readonly store: BlobStore; readonly notifier: Notifier; readonly logger: Logger },
+  deps: { readonly store: BlobStore; readonly notifier: Notifier; readonly logger: Logger; readonly after?: JobEndDeps['after'] },
 ): Promise<Transcript> {
   const keys = jobKeys(job.jobId);
   const transcript: Transcript = {
@@ -37,14 +39,12 @@ export async function failJob(
     warnings: [],
   };
   await writeJson(deps.store, keys.result('json'), transcript);
-  await writeStatus(deps.store, { jobId: job.jobId, source: job.source, state: 'failed', reason: job.reason });
   deps.logger.error('job failed', { jobId: job.jobId, source: job.source, reason: job.reason });
-  await deps.notifier.notify({
-    type: 'job.failed',
-    jobId: job.jobId,
-    source: job.source,
-    reason: job.reason,
-    resultKeys: [keys.result('json')],
-  });
+  // Status, event and `after` through the outbox: a crash after the status still gets the event out.
+  await endJob(
+    { jobId: job.jobId, source: job.source, state: 'failed', reason: job.reason },
+    [{ type: 'job.failed', jobId: job.jobId, source: job.source, reason: job.reason, resultKeys: [keys.result('json')] }],
+    deps,
+  );
   return transcript;
 }

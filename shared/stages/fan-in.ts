@@ -4,6 +4,16 @@ import type { JobManifest } from '../core/types.js';
 import type { BlobStore, Notifier } from '../ports.js';
 import { readJsonIfExists, writeJson } from './store-json.js';
 
+/** `jobs/<id>/aggregate.claim`: who won the fan-in, and whether its hand-off went out (an outbox of one message). */
+export interface AggregateClaim {
+  readonly claimedAt: string;
+  /** What won it (`chunk 7`, `split`): a redelivery of the same work finishes a pending hand-off. */
+  readonly owner?: string;
+  /** `pending` from the claim until the hand-off was sent; claims written before this field count as sent. */
+  readonly handoff?: 'pending' | 'sent';
+  readonly handedOffAt?: string;
+}
+
 /**
  * Fan-in: trigger aggregation exactly once, when the last chunk result lands.
  *
@@ -16,8 +26,12 @@ import { readJsonIfExists, writeJson } from './store-json.js';
  * - Every caller that observes "complete" races for `aggregate.claim` with a conditional write
  *   (`If-None-Match: *`). The store lets exactly one win; the others stop. So at most one calls
  *   `onJobReady`.
- * - If the winner's hand-off fails, it deletes the claim and throws, so the redelivered chunk
- *   message (whose result already exists) comes back here and tries again: no job is stuck.
+ * - The claim is an outbox of one message: it is written `handoff: pending` with its `owner` (the work that
+ *   won it: `chunk 7`, `split`), and marked `sent` once `onJobReady` returned. If the winner dies in between
+ *   (a timeout, a killed environment), the redelivery of the same work finds its own pending claim and
+ *   sends the hand-off again, so no job is left `transcribing` with every result stored. If the hand-off
+ *   throws, the claim is also deleted, so any finisher may try again. A crash after the send and before the
+ *   mark sends the hand-off twice; the aggregator drops a hand-off for a finished job.
  * A re-run of the whole job (resume) deletes the claim first, on purpose.
  */
 export async function finishIfComplete(
@@ -27,6 +41,8 @@ export async function finishIfComplete(
     readonly onJobReady: (jobId: string) => Promise<void>;
     /** When given, a `job.progress` event is sent with the counts seen. */
     readonly notifier?: Notifier;
+    /** What the caller is working on (`chunk 7`, `split`): lets its redelivery finish a hand-off it claimed. */
+    readonly owner?: string;
   },
 ): Promise<boolean> {
   const keys = jobKeys(jobId);
@@ -38,11 +54,15 @@ export async function finishIfComplete(
   const chunksDone = manifest.pending.filter((index) => done.has(index)).length;
   await deps.notifier?.notify({ type: 'job.progress', jobId, chunksDone, chunksTotal: manifest.pending.length });
   if (chunksDone < manifest.pending.length) return false;
+  let claim: AggregateClaim = { claimedAt: new Date().toISOString(), ...(deps.owner ? { owner: deps.owner } : {}), handoff: 'pending' };
   try {
-    await writeJson(deps.store, keys.claim, { claimedAt: new Date().toISOString() }, { ifNoneMatch: '*' });
+    await writeJson(deps.store, keys.claim, claim, { ifNoneMatch: '*' });
   } catch (err) {
-    if (err instanceof AlreadyExistsError) return false;
-    throw err;
+    if (!(err instanceof AlreadyExistsError)) throw err;
+    // Someone holds the claim. Only a pending hand-off of our own (we died before sending it) is ours to finish.
+    const held = await readJsonIfExists<AggregateClaim>(deps.store, keys.claim);
+    if (!deps.owner || held?.handoff !== 'pending' || held.owner !== deps.owner) return false;
+    claim = held;
   }
   try {
     await deps.onJobReady(jobId);
@@ -50,6 +70,7 @@ export async function finishIfComplete(
     await deps.store.delete(keys.claim);
     throw err;
   }
+  await writeJson(deps.store, keys.claim, { ...claim, handoff: 'sent', handedOffAt: new Date().toISOString() });
   return true;
 }
 

@@ -1,7 +1,7 @@
 import { NotFoundError } from '../core/errors.js';
 import { jobKeys } from '../core/keys.js';
 import type { JobStatus } from '../core/types.js';
-import type { BlobStore, PutOptions } from '../ports.js';
+import type { BlobStore, JobEvent, PutOptions } from '../ports.js';
 
 /** Read and parse a JSON object. Throws `NotFoundError` for a missing key. */
 export async function readJson<T>(store: BlobStore, key: string): Promise<T> {
@@ -25,11 +25,12 @@ export function writeJson(store: BlobStore, key: string, value: unknown, opts?: 
 
 /**
  * Overwrite `jobs/<id>/status.json` (`updatedAt` is set here) and keep the `running/<id>` index in step:
- * present while the job is unfinished, removed when it completes or fails.
+ * present while the job is unfinished or its end is in flight (an `outbox`, see `outbox.ts`), removed when
+ * it completed or failed and its events are out.
  */
-export async function writeStatus(store: BlobStore, status: Omit<JobStatus, 'updatedAt'>): Promise<void> {
+export async function writeStatus(store: BlobStore, status: Omit<JobStatus, 'updatedAt'> & { readonly outbox?: readonly JobEvent[] }): Promise<void> {
   const keys = jobKeys(status.jobId);
   await writeJson(store, keys.status, { ...status, updatedAt: new Date().toISOString() });
-  if (status.state === 'completed' || status.state === 'failed') await store.delete(keys.running);
+  if ((status.state === 'completed' || status.state === 'failed') && status.outbox === undefined) await store.delete(keys.running);
   else await store.put(keys.running, '');
 }

@@ -8,7 +8,7 @@ import { createFsStore } from '../../shared/adapters/fs-store.js';
 import { jobKeys } from '../../shared/core/keys.js';
 import type { JobOptions, Transcript } from '../../shared/core/types.js';
 import type { JobEvent, Logger } from '../../shared/ports.js';
-import { enrichHandoff, enrichmentRecordKey } from '../../functions/lib/enricher-handoff.js';
+import { enrichHandoff } from '../../functions/lib/enricher-handoff.js';
 import { enrichmentOutcome, failedOutcome } from '../../functions/lib/enricher-outcome.js';
 import { scratchDir } from '../fixtures/audio.js';
 
@@ -51,15 +51,6 @@ describe('enrich hand-off (aggregator side)', () => {
     await (await noEnricher.handoff.forJob('j1')).notifier.notify(completed);
     expect(noEnricher.published).toEqual([completed]);
     expect(noEnricher.warnings.join()).toMatch(/no enricher/);
-  });
-
-  it('on a redelivered hand-off, re-sends a completed job whose enrichment has not finished, and only that', async () => {
-    const { store, sent, handoff } = await setup({ summary: true });
-    expect(await handoff.resume('j1')).toBe(true);
-    expect(sent).toEqual([{ jobId: 'j1' }]);
-    await store.put(enrichmentRecordKey('j1'), '{}');
-    expect(await handoff.resume('j1')).toBe(false);
-    expect(await (await setup({})).handoff.resume('j1')).toBe(false);
   });
 });
 
