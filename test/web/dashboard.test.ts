@@ -107,8 +107,23 @@ describe('dashboard in chromium', () => {
     const start = Number(await second.getAttribute('data-start'));
     expect(start).toBeGreaterThan(0);
     await page.waitForFunction(() => (globalThis as any).document.getElementById('player').readyState >= 1, undefined, { timeout: 30_000 });
-    await second.locator('.text').click();
-    await expect.poll(() => page.evaluate(() => (globalThis as any).document.getElementById('player').currentTime)).toBeCloseTo(start, 1);
+    const currentTime = () => page.evaluate(() => (globalThis as any).document.getElementById('player').currentTime as number);
+    await second.click({ position: { x: 2, y: 4 } });
+    await expect.poll(currentTime).toBeCloseTo(start, 1);
+    await expect.poll(() => second.getAttribute('class')).toContain('current');
+    // Clicking a word seeks to that word: the last word of the third segment starts inside it, after its start.
+    const third = segs.nth(2);
+    const [from, to] = [Number(await third.getAttribute('data-start')), Number(await third.getAttribute('data-end'))];
+    const box = (await third.locator('.text').boundingBox())!;
+    const textWidth = await third.locator('.text').evaluate((el) => {
+      const r = (globalThis as any).document.createRange();
+      r.selectNodeContents(el);
+      return r.getBoundingClientRect().width as number;
+    });
+    await page.mouse.click(box.x + textWidth - 3, box.y + box.height / 2);
+    await expect.poll(currentTime).toBeGreaterThan(from + 0.05);
+    expect(await currentTime()).toBeLessThan(to);
+    await second.click({ position: { x: 2, y: 4 } });
     await expect.poll(() => second.getAttribute('class')).toContain('current');
 
     // Keyboard: e edits the current segment; save makes revision 1 and re-renders the SRT.

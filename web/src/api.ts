@@ -91,7 +91,7 @@ export const retryJob = (id: string) => request<{ jobId: string }>('POST', `/job
 export const getTranscript = (id: string) => request<Transcript>('GET', `/jobs/${encodeURIComponent(id)}/transcript`);
 export const saveEdit = (id: string, edit: TranscriptEdit) => request<Transcript>('POST', `/jobs/${encodeURIComponent(id)}/transcript/revisions`, edit);
 export const createUpload = (fileName: string) =>
-  request<{ jobId: string; uploadUrl: string }>('POST', '/jobs', { source: { upload: true, fileName } });
+  request<{ jobId: string; uploadUrl: string }>('POST', '/jobs', { source: { upload: true, fileName }, options: { words: true } });
 
 export const mediaUrl = (id: string) => `/ui/api/jobs/${encodeURIComponent(id)}/media`;
 export const downloadUrl = (id: string, ext: 'json' | 'txt' | 'srt' | 'vtt') => `/ui/api/jobs/${encodeURIComponent(id)}/download/${ext}`;

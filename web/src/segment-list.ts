@@ -5,7 +5,7 @@
  * Blocks that scroll far away are emptied again, so the DOM stays a few hundred elements whatever the length.
  * Chromium's scroll anchoring keeps the view still when a block above changes height.
  */
-export const BLOCK = 40;
+export const BLOCK = 25;
 const MARGIN = '1200px 0px';
 
 export interface SegmentListOptions {

@@ -15,6 +15,7 @@ const VIDEO = /\.(mp4|m4v|mov|webm|mkv)$/i;
 
 export async function renderViewer(root: HTMLElement, jobId: string): Promise<() => void> {
   const [job, loaded] = await Promise.all([getJob(jobId), getTranscript(jobId)]);
+  performance.mark('voxpipe:transcript-loaded');
   let t: Transcript = loaded;
   let segs: Segment[] = [];
   let starts: Float64Array = new Float64Array();
@@ -112,6 +113,25 @@ export async function renderViewer(root: HTMLElement, jobId: string): Promise<()
     return found;
   }
 
+  /** Start of the word under the point in segment `k`'s text, when the segment has word timings. */
+  function wordAt(k: number, textEl: HTMLElement, x: number, y: number): number | undefined {
+    const words = wordsOf[k];
+    if (!words) return undefined;
+    const pos = document.caretPositionFromPoint?.(x, y);
+    const legacy = pos ? undefined : document.caretRangeFromPoint?.(x, y);
+    const node = pos?.offsetNode ?? legacy?.startContainer;
+    const offset = pos?.offset ?? legacy?.startOffset ?? 0;
+    if (!node || !textEl.contains(node)) return undefined;
+    const range = document.createRange();
+    range.setStart(textEl, 0);
+    range.setEnd(node, offset);
+    const before = range.toString();
+    const tokens = before.split(/\s+/).filter(Boolean).length;
+    // Inside a word the prefix ends in its first letters (that word's index); after a space, the next word.
+    const index = /\s$/.test(before) || before === '' ? tokens : tokens - 1;
+    return words[Math.min(words.length - 1, Math.max(0, index))]?.start;
+  }
+
   function translationOf(s: Segment): string | undefined {
     const tr = translation ? t.translations?.[translation] : undefined;
     return tr?.status === 'ok' ? tr.segments.find((x) => x.id === s.id)?.text : undefined;
@@ -136,22 +156,13 @@ export async function renderViewer(root: HTMLElement, jobId: string): Promise<()
       el.append(editor(s));
       return el;
     }
+    // One text node per segment (search hits aside): a 3-hour transcript stays light. A click on a word is
+    // resolved to the word from the caret position (see wordAt).
     const text = h('p', { class: 'text' });
-    const words = wordsOf[k];
-    const tokens = s.text.split(/(\s+)/);
     const q = query.toLowerCase();
-    let w = 0;
-    for (const token of tokens) {
-      if (/^\s*$/.test(token)) {
-        text.append(token);
-        continue;
-      }
-      const marked = q && token.toLowerCase().includes(q);
-      const word = words?.[w++];
-      const span = word ? h('span', { class: 'w', 'data-start': word.start }, token) : marked ? h('span', {}, token) : null;
-      if (!span) text.append(token);
-      else text.append(marked ? h('mark', {}, span) : span);
-    }
+    if (q && s.text.toLowerCase().includes(q)) {
+      for (const token of s.text.split(/(\s+)/)) text.append(token && !/^\s+$/.test(token) && token.toLowerCase().includes(q) ? h('mark', {}, token) : token);
+    } else text.textContent = s.text;
     el.append(
       h('button', { type: 'button', class: 'time', 'data-seek': s.start, 'aria-label': `Play from ${clock(s.start)}` }, clock(s.start)),
       h('span', { class: 'speaker' }, s.speaker ?? ''),
@@ -340,9 +351,9 @@ export async function renderViewer(root: HTMLElement, jobId: string): Promise<()
     if (!seg || target.closest('form')) return;
     const k = Number(seg.dataset.index);
     if (target.closest('.edit')) return startEditing(k);
-    const word = target.closest<HTMLElement>('.w');
+    const word = target.closest('.text') ? wordAt(k, target.closest('.text') as HTMLElement, e.clientX, e.clientY) : undefined;
     lastUserScroll = 0;
-    seek(word ? Number(word.dataset.start) : Number(seg.dataset.start));
+    seek(word ?? Number(seg.dataset.start));
     seg.focus({ preventScroll: true });
   });
   list.addEventListener('dblclick', (e) => {
