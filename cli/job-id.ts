@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import type { JobOptions } from '../shared/core/types.js';
 
 /** Bytes sampled at the start, middle and end of a file for its fingerprint. */
@@ -13,7 +15,9 @@ const WINDOW_BYTES = 4 * 1024 * 1024;
  * Why a fingerprint and not a hash of every byte: the id is needed before the first chunk is stored, and
  * hashing a 5 GB video first would hold back every result by ~10 s. The size plus 4 MB from the start,
  * middle and end tell recordings apart (any edit that changes the length, or the header, or the ends
- * changes the id); a same-length edit deep inside a large file would not, and `--force` covers that case.
+ * changes the id); a same-length edit deep inside a large file would not. So the fingerprint only picks a
+ * candidate: before a stored job is reused, the file's full SHA-256 is compared with the one recorded when
+ * the job was split (`verifiedJobId` in local-pipeline.ts), and a mismatch runs `contentJobId` instead.
  */
 export async function localJobId(path: string, options: JobOptions): Promise<string> {
   const hash = createHash('sha256');
@@ -32,4 +36,19 @@ export async function localJobId(path: string, options: JobOptions): Promise<str
     await file.close();
   }
   return hash.update(JSON.stringify(options)).digest('hex').slice(0, 20);
+}
+
+/** SHA-256 (hex) of every byte of a file, streamed. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
+}
+
+/**
+ * The id of a job whose fingerprint id is taken by other content of the same fingerprint: derived from
+ * the full content hash, so it is exact (and still stable across re-runs and copies).
+ */
+export function contentJobId(sha256: string, options: JobOptions): string {
+  return createHash('sha256').update(`sha256:${sha256}\n`).update(JSON.stringify(options)).digest('hex').slice(0, 20);
 }
