@@ -5,10 +5,34 @@ import type { ProfilesConfig } from '../shared/core/profile-schema.js';
 import { profilesFromText } from '../shared/profiles.js';
 import type { VoxpipeStackProps } from './stacks/voxpipe-stack.js';
 
-/** Context values (`cdk deploy -c provider=mistral -c concurrency=32 …`), parsed once; bad values fail synth with their name. */
-const Context = z.object({
+/**
+ * A provider or chat API root: https, or http on a loopback host (a local server in tests; Lambda has no
+ * loopback server, so a deployed stack always gets https).
+ */
+const endpointUrl = z.url().refine(
+  (v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === 'https:' || (u.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname));
+    } catch {
+      return false; // reported by z.url() already
+    }
+  },
+  { message: 'https URL expected (http only for localhost / 127.0.0.1 / [::1])' },
+);
+
+/**
+ * Context values (`cdk deploy -c provider=mistral -c concurrency=32 …`), parsed once; bad values fail synth with
+ * their name. Every key here is listed in infra/README.md ("Context values") with its default.
+ */
+export const Context = z.object({
   provider: z.enum(['mistral', 'openrouter', 'openai-compatible', 'deepinfra']).default('mistral'),
   model: z.string().min(1).default('voxtral-mini-latest'),
+  /**
+   * The transcription provider's API root (`VOXPIPE_BASE_URL`): a vLLM server for `openai-compatible` (required
+   * there), a Mistral regional endpoint. @default the vendor's public endpoint
+   */
+  baseUrl: endpointUrl.optional(),
   concurrency: z.coerce.number().int().min(1).max(1000).default(8),
   chunkSeconds: z.coerce.number().int().min(10).max(3600).default(120),
   retentionDays: z.coerce.number().int().min(1).max(3650).default(7),
@@ -32,12 +56,23 @@ const Context = z.object({
   /** Chat endpoint of the enricher. @default the transcription provider's */
   chatProvider: z.enum(['mistral', 'openrouter', 'openai-compatible', 'deepinfra']).optional(),
   chatModel: z.string().min(1).optional(),
-  chatBaseUrl: z.url().optional(),
+  chatBaseUrl: endpointUrl.optional(),
   chatContextTokens: z.coerce.number().int().min(1000).max(10_000_000).optional(),
   /** Secret with the chat API key when the chat provider is not the transcription provider. */
   chatApiKeySecretName: z.string().min(1).optional(),
   /** Drop-folder profiles (YAML or JSON), validated at synth and deployed in the splitter's configuration. */
   profilesFile: z.string().min(1).optional(),
+  /** An existing Lambda layer with bin/ffmpeg + bin/ffprobe to use instead of the bundled 2018 build. */
+  ffmpegLayerArn: z.string().regex(/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[\w-]+:\d+$/, 'a layer version ARN, arn:aws:lambda:<region>:<account>:layer:<name>:<version>').optional(),
+  /** A zip (bin/ffmpeg, bin/ffprobe) to publish as the ffmpeg layer instead of the bundled 2018 build. */
+  ffmpegLayerZip: z.string().min(1).optional(),
+}).superRefine((c, ctx) => {
+  if (c.provider === 'openai-compatible' && !c.baseUrl) {
+    ctx.addIssue({ code: 'custom', path: ['baseUrl'], message: 'required with -c provider=openai-compatible: the https root of your server, e.g. https://vllm.example.com/v1' });
+  }
+  if (c.ffmpegLayerArn && c.ffmpegLayerZip) {
+    ctx.addIssue({ code: 'custom', path: ['ffmpegLayerZip'], message: 'give -c ffmpegLayerArn or -c ffmpegLayerZip, not both' });
+  }
 });
 
 /** Stack props from CDK context; `get` is `app.node.tryGetContext`. */

@@ -4,6 +4,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { access, DROP_MOVER, grantBucketAccess, JOB_STATE } from './bucket-access.js';
 import { createHandler } from './handler.js';
 import { WorkQueue } from './queues.js';
 
@@ -32,7 +33,7 @@ export class Aggregator extends Construct {
   constructor(scope: Construct, id: string, props: AggregatorProps) {
     super(scope, id);
     const timeout = props.timeout ?? Duration.minutes(5);
-    this.queue = new WorkQueue(this, 'AggregateQueue', { visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6), maxReceiveCount: 3 });
+    this.queue = new WorkQueue(this, 'AggregateQueue', { visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6), maxReceiveCount: 5 });
     this.fn = createHandler(this, 'Function', {
       entryName: 'aggregator',
       service: 'voxpipe-aggregator',
@@ -44,7 +45,7 @@ export class Aggregator extends Construct {
         VOXPIPE_EVENT_BUS_NAME: props.eventBus.eventBusName,
       },
     });
-    props.bucket.grantReadWrite(this.fn);
+    grantBucketAccess(props.bucket, this.fn, access(JOB_STATE, DROP_MOVER));
     props.eventBus.grantPutEventsTo(this.fn);
     this.fn.addEventSource(new SqsEventSource(this.queue.queue, { batchSize: 1, reportBatchItemFailures: true }));
   }

@@ -5,10 +5,11 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { type Bucket, EventType } from 'aws-cdk-lib/aws-s3';
-import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { access, grantBucketAccess, JOB_STATE } from './bucket-access.js';
 import { createHandler } from './handler.js';
+import { SplitQueueDestination } from './ingest.js';
 
 export interface ApiProps {
   /** The ingest bucket: job state, API keys (`api-keys/<sha256>.json`), uploads, results. */
@@ -60,9 +61,18 @@ export class Api extends Construct {
     });
     // Read: keys, records, status, results (presigned GETs are signed with this role). Write: records,
     // request.json, webhook.json, presigned PUTs to uploads/. Delete: the retry reset.
-    props.bucket.grantReadWrite(this.fn);
+    // The only function that reads api-keys/ and the tenants' records.
+    grantBucketAccess(
+      props.bucket,
+      this.fn,
+      access(JOB_STATE, {
+        read: ['api-keys/*', 'tenants/*', 'results/*', 'uploads/*'],
+        write: ['tenants/*', 'uploads/*', 'results/*'],
+        delete: ['tenants/*', 'results/*'],
+      }),
+    );
     props.splitQueue.grantSendMessages(this.fn);
-    props.bucket.addEventNotification(EventType.OBJECT_CREATED, new SqsDestination(props.splitQueue), { prefix: 'uploads/' });
+    props.bucket.addEventNotification(EventType.OBJECT_CREATED, new SplitQueueDestination(props.splitQueue), { prefix: 'uploads/' });
     if (props.uploadRetentionDays) {
       props.bucket.addLifecycleRule({ id: 'expire-api-uploads', prefix: 'uploads/', expiration: Duration.days(props.uploadRetentionDays) });
     }

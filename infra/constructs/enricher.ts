@@ -6,6 +6,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { access, DROP_MOVER, grantBucketAccess, JOB_STATE } from './bucket-access.js';
 import { createHandler } from './handler.js';
 import { WorkQueue } from './queues.js';
 
@@ -35,7 +36,7 @@ export interface EnricherProps {
   readonly maxConcurrency?: number;
   /** Chat calls in flight per job. Fleet-wide at most `maxConcurrency × chatConcurrency`. @default 4 */
   readonly chatConcurrency?: number;
-  /** Receives of a job before it moves to the DLQ; the last one completes the job with its enrichments failed. @default 3 */
+  /** Receives of a job before it moves to the DLQ; the last one completes the job with its enrichments failed. @default 5 (AWS advises ≥ 5 for Lambda consumers) */
   readonly maxReceiveCount?: number;
 }
 
@@ -52,7 +53,7 @@ export class Enricher extends Construct {
   constructor(scope: Construct, id: string, props: EnricherProps) {
     super(scope, id);
     const timeout = props.timeout ?? Duration.minutes(15);
-    const maxReceiveCount = props.maxReceiveCount ?? 3;
+    const maxReceiveCount = props.maxReceiveCount ?? 5;
     this.queue = new WorkQueue(this, 'EnrichQueue', { visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6), maxReceiveCount });
     this.fn = createHandler(this, 'Function', {
       entryName: 'enricher',
@@ -76,7 +77,7 @@ export class Enricher extends Construct {
         ...(props.chatApiKeySecret ? { VOXPIPE_CHAT_API_KEY_SECRET_ARN: props.chatApiKeySecret.secretArn } : {}),
       },
     });
-    props.bucket.grantReadWrite(this.fn);
+    grantBucketAccess(props.bucket, this.fn, access(JOB_STATE, DROP_MOVER));
     props.eventBus.grantPutEventsTo(this.fn);
     props.chatApiKeySecret?.grantRead(this.fn);
     this.fn.addEventSource(

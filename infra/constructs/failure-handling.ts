@@ -7,6 +7,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { access, DROP_MOVER, grantBucketAccess, JOB_STATE } from './bucket-access.js';
 import { createHandler } from './handler.js';
 
 export interface FailureHandlingProps {
@@ -68,7 +69,7 @@ export class FailureHandling extends Construct {
     });
 
     for (const fn of [this.dlqConsumer, this.sweeper]) {
-      props.bucket.grantReadWrite(fn);
+      grantBucketAccess(props.bucket, fn, access(JOB_STATE, DROP_MOVER));
       props.eventBus.grantPutEventsTo(fn);
     }
   }

@@ -1,8 +1,8 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { AssetHashType, DockerImage } from 'aws-cdk-lib';
-import { Architecture, Code, LayerVersion } from 'aws-cdk-lib/aws-lambda';
+import { Annotations, AssetHashType, DockerImage } from 'aws-cdk-lib';
+import { Architecture, Code, type ILayerVersion, LayerVersion } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 
 export interface FfmpegLayerProps {
@@ -13,6 +13,14 @@ export interface FfmpegLayerProps {
    * @default Architecture.X86_64
    */
   readonly architecture?: Architecture;
+  /**
+   * An existing layer version with `bin/ffmpeg` and `bin/ffprobe` (e.g. a current static build), used instead of
+   * the bundled one (`-c ffmpegLayerArn=…`). See docs/decisions/ffmpeg-version-policy.md.
+   * @default the bundled 2018 build
+   */
+  readonly layerArn?: string;
+  /** A zip with `bin/ffmpeg` and `bin/ffprobe`, published as this layer (`-c ffmpegLayerZip=…`). @default the bundled 2018 build */
+  readonly layerZip?: string;
 }
 
 /**
@@ -21,7 +29,9 @@ export interface FfmpegLayerProps {
  * an unchanged layer is neither re-copied nor re-published.
  */
 export class FfmpegLayer extends Construct {
-  readonly layer: LayerVersion;
+  readonly layer: ILayerVersion;
+  /** Where the binaries come from: `bundled`, `arn` or `zip`. */
+  readonly source: 'bundled' | 'arn' | 'zip';
   /** Paths the splitter passes to the audio adapter. */
   static readonly ffmpegPath = '/opt/bin/ffmpeg';
   static readonly ffprobePath = '/opt/bin/ffprobe';
@@ -29,6 +39,25 @@ export class FfmpegLayer extends Construct {
   constructor(scope: Construct, id: string, props: FfmpegLayerProps = {}) {
     super(scope, id);
     const architecture = props.architecture ?? Architecture.X86_64;
+    if (props.layerArn) {
+      this.source = 'arn';
+      this.layer = LayerVersion.fromLayerVersionArn(this, 'Layer', props.layerArn);
+      return;
+    }
+    if (props.layerZip) {
+      if (!existsSync(props.layerZip)) throw new Error(`ffmpegLayerZip: ${props.layerZip} does not exist (a zip with bin/ffmpeg and bin/ffprobe)`);
+      this.source = 'zip';
+      this.layer = new LayerVersion(this, 'Layer', {
+        description: 'static ffmpeg/ffprobe (ffmpegLayerZip)',
+        compatibleArchitectures: [architecture],
+        code: Code.fromAsset(props.layerZip),
+      });
+      return;
+    }
+    this.source = 'bundled';
+    Annotations.of(this).addWarning(
+      'ffmpeg layer: the bundled @ffmpeg-installer build is from 2018 and decodes untrusted uploads with known CVEs since; deploy a current static build with -c ffmpegLayerArn=… or -c ffmpegLayerZip=… (infra/README.md, docs/decisions/ffmpeg-version-policy.md)',
+    );
     const platform = architecture === Architecture.ARM_64 ? 'linux-arm64' : 'linux-x64';
     const binaries = [locate(`@ffmpeg-installer/${platform}`, 'ffmpeg'), locate(`@ffprobe-installer/${platform}`, 'ffprobe')];
 

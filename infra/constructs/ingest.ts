@@ -1,6 +1,18 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { BlockPublicAccess, Bucket, BucketEncryption, EventType, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
-import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
+import { type CfnResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  type BucketNotificationDestinationConfig,
+  BucketNotificationDestinationType,
+  EventType,
+  type IBucket,
+  type IBucketNotificationDestination,
+  ObjectOwnership,
+} from 'aws-cdk-lib/aws-s3';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { WorkQueue } from './queues.js';
 
@@ -70,7 +82,41 @@ export class Ingest extends Construct {
       ],
     });
 
-    this.splitQueue = new WorkQueue(this, 'SplitQueue', { visibilityTimeout: props.splitVisibilityTimeout, maxReceiveCount: 3 });
-    this.bucket.addEventNotification(EventType.OBJECT_CREATED, new SqsDestination(this.splitQueue.queue), { prefix: 'inbox/' });
+    // 5 receives (AWS's advice for Lambda consumers: a throttled or crashed invocation also counts a receive).
+    this.splitQueue = new WorkQueue(this, 'SplitQueue', { visibilityTimeout: props.splitVisibilityTimeout, maxReceiveCount: 5 });
+    this.bucket.addEventNotification(EventType.OBJECT_CREATED, new SplitQueueDestination(this.splitQueue.queue), { prefix: 'inbox/' });
+
+    // The CDK-generated function that applies the notification configuration logs to a group that expires.
+    const notificationsHandler = Stack.of(this).node.tryFindChild(BUCKET_NOTIFICATIONS_HANDLER_ID)?.node.defaultChild as CfnResource | undefined;
+    if (notificationsHandler) {
+      const logs = new LogGroup(this, 'BucketNotificationsLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+      notificationsHandler.addPropertyOverride('LoggingConfig', { LogGroup: logs.logGroupName, LogFormat: 'Text' });
+    }
+  }
+}
+
+/** The logical id CDK gives its singleton bucket-notifications function (`aws-s3/lib/notifications-resource`). */
+const BUCKET_NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
+
+/**
+ * `SqsDestination` with the confused-deputy guard complete: S3 may send to the queue only for this bucket
+ * (`aws:SourceArn`) and this account (`aws:SourceAccount`; bucket ARNs carry no account).
+ */
+export class SplitQueueDestination implements IBucketNotificationDestination {
+  constructor(private readonly queue: IQueue) {}
+
+  bind(_scope: Construct, bucket: IBucket): BucketNotificationDestinationConfig {
+    this.queue.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal('s3.amazonaws.com')],
+        actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+        resources: [this.queue.queueArn],
+        conditions: {
+          ArnLike: { 'aws:SourceArn': bucket.bucketArn },
+          StringEquals: { 'aws:SourceAccount': Stack.of(bucket).account },
+        },
+      }),
+    );
+    return { arn: this.queue.queueArn, type: BucketNotificationDestinationType.QUEUE, dependencies: [this.queue] };
   }
 }

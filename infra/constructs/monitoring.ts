@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Annotations, Duration } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -36,6 +36,10 @@ export class Monitoring extends Construct {
       this.topic = new Topic(this, 'AlarmTopic', { displayName: 'voxpipe alarms', enforceSSL: true });
       this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
       action = new SnsAction(this.topic);
+    } else {
+      Annotations.of(this).addWarning(
+        `no -c alarmEmail: the stack's alarms have no action, so DLQ depth, stuck queues, handler errors and FfmpegUnusable notify nobody; deploy with -c alarmEmail=ops@example.com or subscribe to the alarms yourself`,
+      );
     }
     const add = (alarm: Alarm) => {
       if (action) alarm.addAlarmAction(action);
@@ -72,6 +76,24 @@ export class Monitoring extends Construct {
           metricName: 'JobsSwept',
           dimensionsMap: { service: 'voxpipe-sweeper' },
           period: Duration.minutes(15),
+          statistic: 'Sum',
+        }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    // The splitter's cold-start check found an ffmpeg that cannot split: every upload waits (and dead-letters).
+    add(
+      new Alarm(this, 'FfmpegUnusable', {
+        alarmDescription:
+          "voxpipe splitter: the layer's ffmpeg/ffprobe cannot run or lacks what the split needs (see the splitter logs); uploads are retried and then dead-lettered, not failed as bad files",
+        metric: new Metric({
+          namespace: props.metricsNamespace ?? 'voxpipe',
+          metricName: 'FfmpegUnusable',
+          dimensionsMap: { service: 'voxpipe-splitter' },
+          period: Duration.minutes(5),
           statistic: 'Sum',
         }),
         threshold: 0,

@@ -8,6 +8,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { FfmpegLayer } from './ffmpeg-layer.js';
 import type { ProfilesConfig } from '../../shared/core/profile-schema.js';
+import { access, DROP_MOVER, grantBucketAccess, JOB_STATE } from './bucket-access.js';
 import { createHandler } from './handler.js';
 import type { WorkQueue } from './queues.js';
 
@@ -55,6 +56,10 @@ export interface SplitterProps {
    * @default no drop folder (every `inbox/` upload runs with the stack's settings)
    */
   readonly profiles?: ProfilesConfig;
+  /** An existing ffmpeg layer version ARN instead of the bundled 2018 build (see `FfmpegLayer`). */
+  readonly ffmpegLayerArn?: string;
+  /** A zip (bin/ffmpeg, bin/ffprobe) to publish as the ffmpeg layer instead of the bundled build. */
+  readonly ffmpegLayerZip?: string;
 }
 
 /** Bytes of serialized profiles the splitter's environment can hold next to its other variables. */
@@ -71,7 +76,7 @@ export class Splitter extends Construct {
   constructor(scope: Construct, id: string, props: SplitterProps) {
     super(scope, id);
     const architecture = props.architecture ?? Architecture.X86_64;
-    this.layer = new FfmpegLayer(this, 'Ffmpeg', { architecture });
+    this.layer = new FfmpegLayer(this, 'Ffmpeg', { architecture, layerArn: props.ffmpegLayerArn, layerZip: props.ffmpegLayerZip });
     this.fn = createHandler(this, 'Function', {
       entryName: 'splitter',
       service: 'voxpipe-splitter',
@@ -98,7 +103,13 @@ export class Splitter extends Construct {
         ...(props.profiles ? { VOXPIPE_PROFILES: serializeProfiles(props.profiles) } : {}),
       },
     });
-    props.bucket.grantReadWrite(this.fn);
+    // Untrusted input runs through ffmpeg here: no api-keys/, no tenants/ records, no results/ to read
+    // (a failed job's result is written, not read), unless the drop folder moves rejected drops itself.
+    grantBucketAccess(
+      props.bucket,
+      this.fn,
+      access(JOB_STATE, { read: ['inbox/*', 'uploads/*', 'tenants/*/inbox/*'], write: ['results/*'] }, props.profiles ? DROP_MOVER : {}),
+    );
     props.workQueue.grantSendMessages(this.fn);
     props.aggregateQueue.grantSendMessages(this.fn);
     props.eventBus.grantPutEventsTo(this.fn);

@@ -5,6 +5,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { grantBucketAccess, JOB_STATE } from './bucket-access.js';
 import { createHandler } from './handler.js';
 import { WorkQueue } from './queues.js';
 
@@ -76,11 +77,13 @@ export class TranscriberStage extends Construct {
         ...(props.baseUrl ? { VOXPIPE_BASE_URL: props.baseUrl } : {}),
       },
     });
-    props.bucket.grantReadWrite(this.fn);
+    grantBucketAccess(props.bucket, this.fn, JOB_STATE);
     props.aggregateQueue.grantSendMessages(this.fn);
     props.apiKeySecret.grantRead(this.fn);
     // ChangeMessageVisibility (rate-limit backoff) is part of consume.
     this.workQueue.queue.grantConsumeMessages(this.fn);
+    // Rate-limit deferral re-sends the chunk message to this queue with DelaySeconds (shared/stages/transcribe.ts).
+    this.workQueue.queue.grantSendMessages(this.fn);
     this.fn.addEventSource(
       new SqsEventSource(this.workQueue.queue, {
         batchSize,

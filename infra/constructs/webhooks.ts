@@ -6,6 +6,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { WEBHOOK_SECRET_PREFIX } from '../../shared/core/webhook-target.js';
+import { access, grantBucketAccess, JOB_STATE } from './bucket-access.js';
 import { createHandler } from './handler.js';
 import { WorkQueue } from './queues.js';
 
@@ -61,7 +62,7 @@ export class Webhooks extends Construct {
         ...(props.defaultUrl ? { VOXPIPE_WEBHOOK_URL: props.defaultUrl } : {}),
       },
     });
-    props.bucket.grantReadWrite(this.fn);
+    grantBucketAccess(props.bucket, this.fn, access(JOB_STATE, { read: ['results/*', 'webhooks/*'], write: ['webhooks/*'], delete: ['webhooks/*'] }));
     this.queue.queue.grantSendMessages(this.fn);
     props.signingSecret.grantRead(this.fn);
     // Per-job secrets (`webhook.json` "secretName") may only come from under this prefix.

@@ -55,7 +55,7 @@ describe('enricher template', () => {
     const queueId = logicalId(stack, enricher.queue.queue);
     const queue = resources[queueId]!.Properties;
     expect(refId(queue.RedrivePolicy.deadLetterTargetArn)).toBe(logicalId(stack, enricher.queue.deadLetterQueue));
-    expect(queue.RedrivePolicy.maxReceiveCount).toBe(3);
+    expect(queue.RedrivePolicy.maxReceiveCount).toBe(5);
     expect(queue.SqsManagedSseEnabled).toBe(true);
     const fn = resources[logicalId(stack, enricher.fn)]!.Properties;
     expect(fn.Timeout).toBe(900);
@@ -64,7 +64,7 @@ describe('enricher template', () => {
     expect(mapping.Properties).toMatchObject({ FunctionResponseTypes: ['ReportBatchItemFailures'], BatchSize: 1, ScalingConfig: { MaximumConcurrency: 2 } });
     expect(refId(mapping.Properties.FunctionName)).toBe(logicalId(stack, enricher.fn));
     // The last receive completes the job, so the function must know the receive budget.
-    expect(fn.Environment.Variables.VOXPIPE_ENRICH_MAX_RECEIVES).toBe('3');
+    expect(fn.Environment.Variables.VOXPIPE_ENRICH_MAX_RECEIVES).toBe('5');
     expect(stack.monitoring.alarms.some((a) => a.node.id === 'EnrichDlqDepth')).toBe(true);
   });
 
