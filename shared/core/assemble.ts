@@ -4,6 +4,7 @@
 import { majorityLanguage, normalizeLanguage } from './language.js';
 import { type StitchInput, stitchChunks } from './stitch.js';
 import { GUARD, speechWithin, wordsOf } from './content-guard.js';
+import { linkSpeakers } from './speakers.js';
 import type { ChunkResult, Completeness, JobManifest, Pause, PlannedChunk, Segment, Transcript, Word } from './types.js';
 
 /** Warning of a file in which no chunk produced text. */
@@ -23,11 +24,13 @@ export function assembleTranscript(manifest: JobManifest, results: readonly Chun
   const byIndex = latestResults(results);
   const sent = [...manifest.pending].sort((a, b) => a - b);
   const failures = sent.flatMap((index) => failureOf(manifest, index, byIndex.get(index)));
-  const ok = sent.flatMap((index) => {
+  const answered = sent.flatMap((index) => {
     const r = byIndex.get(index);
     const chunk = plan.chunks[index];
     return r?.status === 'ok' && chunk ? [{ chunk, transcript: r.transcript } satisfies StitchInput] : [];
   });
+  // Each chunk was diarized by its own call: make its labels the file's (see core/speakers.ts).
+  const ok = manifest.options.diarize ? linkSpeakers(answered) : answered;
 
   const stitched = stitchChunks(ok, { timing: manifest.timestamps });
   const quality = assessChunks(ok, stitched.segments);

@@ -130,7 +130,12 @@ async function guard(
   const retried = second ? inspectTranscript(second.value, { ...guardChunk(task, second.value), baselineRate }) : undefined;
   if (second && retried?.length === 0) return { transcript: second.value, attempts: total };
   // Both suspect (or the second call failed): keep the less bad one, flagged.
-  const useSecond = second !== undefined && retried !== undefined && severity(retried) <= severity(findings);
+  // Equal severity (two early stops, two loops): the answer with more distinct words heard more of the chunk.
+  const distinct = (t: ChunkTranscript) => new Set(wordsOf(t.text)).size;
+  const useSecond =
+    second !== undefined &&
+    retried !== undefined &&
+    (severity(retried) < severity(findings) || (severity(retried) === severity(findings) && distinct(second.value) >= distinct(first)));
   const kept = useSecond && second ? second.value : first;
   const keptFindings = useSecond && retried ? retried : findings;
   const why = describeFindings(keptFindings);
