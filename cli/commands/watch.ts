@@ -5,9 +5,9 @@
  * the same stage the AWS aggregator runs). The directory is polled rather than watched through inotify:
  * polling is what decides "stable" anyway, and it works the same on network mounts and in containers.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pipeline as streamPipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -165,18 +165,26 @@ function createDropWatcher(opts: {
       await finalizeSource({ drop, roots: LOCAL_DROP_ROOTS, status: 'failed', reason, jobId, results }, { drop: area, logger });
       return { path, status: 'failed', detail: `failed/${drop.profile}/${drop.path}: ${reason}` };
     };
+    const file = join(dir, ...path.split('/'));
+    if ((await lstat(file)).isSymbolicLink()) {
+      return fail(`${path} is a symbolic link: the drop folder never follows links (copy the file in instead)`);
+    }
+    const sidecar = join(dir, ...`${path}${SIDECAR_SUFFIX}`.split('/'));
+    const sidecarStat = await lstat(sidecar).catch(() => undefined);
+    if (sidecarStat && !sidecarStat.isFile()) {
+      return fail(`sidecar ${path}${SIDECAR_SUFFIX} is ${sidecarStat.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}: it is not read (write the overrides into a plain file)`);
+    }
     const profile = profiles.profiles[drop.profile];
     if (!profile) return fail(`unknown profile "${drop.profile}"; the profiles file defines ${Object.keys(profiles.profiles).join(', ')}`);
     let resolved: ResolvedJob;
     let pipeline: ReturnType<typeof createLocalPipeline>;
     try {
-      resolved = resolveJobOptions(profile, await loadSidecar(join(dir, ...`${path}${SIDECAR_SUFFIX}`.split('/'))), defaults);
+      resolved = resolveJobOptions(profile, await loadSidecar(sidecar), defaults);
       pipeline = pipelineFor(resolved);
     } catch (err) {
       if (err instanceof ConfigError) return fail(errorMessage(err));
       throw err;
     }
-    const file = join(dir, ...path.split('/'));
     const force = opts.force || resolved.force;
     const claim = await claimContent(pipeline, file, drop, resolved, force);
     if (claim.duplicateOf) {
@@ -211,7 +219,7 @@ function createDropWatcher(opts: {
     /** Run one stable drop to its end; never rejects (a crash fails the drop with its message). */
     async process(path: string): Promise<DropResult> {
       try {
-        return await handle(path);
+        return await handle(await freeDropName(dir, out, path));
       } catch (err) {
         logger.error('drop crashed', { path, error: errorMessage(err) });
         return { path, status: 'failed', detail: errorMessage(err) };
@@ -264,30 +272,34 @@ async function resultFiles(pipeline: ReturnType<typeof createLocalPipeline>, job
   return files;
 }
 
-/** The watched directory and the results directory as a `DropArea`. */
+/**
+ * The watched directory and the results directory as a `DropArea`, written without following links: every
+ * folder on the way to a destination is checked with `lstat` (and created, 0700, when missing), a symbolic
+ * link anywhere on the way refuses the write, and files land by `rename` of a temp file, which replaces a
+ * name rather than writing through it. A move never overwrites (re-drops get free names first, `freeDropName`).
+ */
 function localDropArea(dir: string, out: string, workDir: string): DropArea {
   const inDir = (key: string) => join(dir, ...key.split('/'));
   const store = join(workDir, 'store');
   return {
     async move(from, to) {
-      await mkdir(dirname(inDir(to)), { recursive: true });
-      try {
-        await rename(inDir(from), inDir(to));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(from, { cause: err });
+      // A symbolic link moves as the link itself: rename never follows it.
+      await lstat(inDir(from)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') throw new NotFoundError(from, { cause: err });
         throw err;
-      }
+      });
+      const target = await safeTarget(dir, to);
+      if (await lstat(target).then(() => true, () => false)) throw new Error(`${to} already exists in ${dir}: not overwritten`);
+      await rename(inDir(from), target);
     },
     async put(key, body) {
-      await mkdir(dirname(inDir(key)), { recursive: true });
-      await writeFile(inDir(key), body);
+      await replaceFile(await safeTarget(dir, key), (tmp) => writeFile(tmp, body, { mode: 0o600, flag: 'wx' }));
     },
     async publish(from, to) {
-      const target = join(out, ...to.split('/'));
-      await mkdir(dirname(target), { recursive: true });
+      const target = await safeTarget(out, to);
       // The fs job store keeps keys as paths under <work-dir>/store: a plain file copy.
       try {
-        await copyFile(join(store, ...from.split('/')), target);
+        await replaceFile(target, (tmp) => copyFile(join(store, ...from.split('/')), tmp));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(from, { cause: err });
         throw err;
@@ -295,6 +307,75 @@ function localDropArea(dir: string, out: string, workDir: string): DropArea {
     },
   };
 }
+
+/** `root/<rel>` after checking that no folder on the way is a symbolic link (missing folders are created, 0700). */
+async function safeTarget(root: string, rel: string): Promise<string> {
+  const parts = rel.split('/');
+  if (parts.some((p) => p === '' || p === '.' || p === '..')) throw new Error(`unsafe path ${rel}`);
+  await mkdir(root, { recursive: true }); // the folder the user named; below it nothing is followed
+  let at = root;
+  for (const part of parts.slice(0, -1)) {
+    at = join(at, part);
+    let s = await lstat(at).catch(() => undefined);
+    if (!s) {
+      await mkdir(at, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+      s = await lstat(at);
+    }
+    if (s.isSymbolicLink()) throw new Error(`${relative(root, at) || at} is a symbolic link: voxpipe never writes through links in the drop or results folder`);
+    if (!s.isDirectory()) throw new Error(`${relative(root, at) || at} is not a folder`);
+  }
+  return join(at, parts[parts.length - 1] ?? '');
+}
+
+/** Write a sibling temp file, then rename it over `target` (which replaces a link instead of following it). */
+async function replaceFile(target: string, write: (tmp: string) => Promise<void>): Promise<void> {
+  const tmp = join(dirname(target), `.voxpipe-${randomUUID()}.tmp`);
+  try {
+    await write(tmp);
+    await rename(tmp, target);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+/**
+ * A drop whose name was used before (its `processed|failed/…` copy, reason or results exist) is renamed in
+ * the inbox to the first free `<stem>-<n><ext>`, sidecar along, so nothing of the earlier drop is overwritten.
+ */
+async function freeDropName(dir: string, out: string, path: string): Promise<string> {
+  const drop = parseDropKey(path, LOCAL_DROP_ROOTS);
+  if (!drop) return path;
+  const used = async (candidate: string) => {
+    const ref = parseDropKey(candidate, LOCAL_DROP_ROOTS);
+    if (!ref) return false;
+    const keys = dropKeys(ref, LOCAL_DROP_ROOTS);
+    const paths = [
+      ...(['processed', 'failed'] as const).flatMap((o) => [inDirOf(dir, keys.moved(o)), inDirOf(dir, keys.reason(o))]),
+      inDirOf(out, keys.result('json')),
+    ];
+    if (candidate !== path) paths.push(inDirOf(dir, candidate), inDirOf(dir, `${candidate}${SIDECAR_SUFFIX}`));
+    for (const p of paths) if (await lstat(p).then(() => true, () => false)) return true;
+    return false;
+  };
+  if (!(await used(path))) return path;
+  const slash = path.lastIndexOf('/');
+  const file = path.slice(slash + 1);
+  const dot = file.lastIndexOf('.');
+  const stem = dot > 0 ? file.slice(0, dot) : file;
+  const ext = dot > 0 ? file.slice(dot) : '';
+  for (let n = 2; ; n++) {
+    const candidate = `${path.slice(0, slash + 1)}${stem}-${n}${ext}`;
+    if (await used(candidate)) continue;
+    const sidecar = inDirOf(dir, `${path}${SIDECAR_SUFFIX}`);
+    if (await lstat(sidecar).then(() => true, () => false)) await rename(sidecar, inDirOf(dir, `${candidate}${SIDECAR_SUFFIX}`));
+    await rename(inDirOf(dir, path), inDirOf(dir, candidate));
+    return candidate;
+  }
+}
+
+const inDirOf = (root: string, key: string) => join(root, ...key.split('/'));
 
 /** Locally a webhook secret comes from the environment: `secretRef: env:NAME`. */
 function webhookOverrides(webhook: ResolvedJob['webhook']): ConfigOverrides {
@@ -317,12 +398,13 @@ async function snapshot(dir: string): Promise<Map<string, Snapshot>> {
   const out = new Map<string, Snapshot>();
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   for (const entry of entries) {
-    if (!entry.isFile()) continue;
+    // Symbolic links are taken too, to be refused with a reason (never followed).
+    if (!entry.isFile() && !entry.isSymbolicLink()) continue;
     const abs = join(entry.parentPath, entry.name);
     const rel = relative(dir, abs).split(sep).join('/');
     // Hidden files are partial downloads or editor temp files; sidecars and reasons are not audio.
     if (rel.split('/').some((part) => part.startsWith('.')) || rel.endsWith(REASON_SUFFIX) || !parseDropKey(rel, LOCAL_DROP_ROOTS)) continue;
-    const s = await stat(abs).catch(() => undefined);
+    const s = await lstat(abs).catch(() => undefined);
     if (s) out.set(rel, { size: s.size, mtimeMs: s.mtimeMs, since: 0 });
   }
   return out;

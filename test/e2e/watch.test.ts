@@ -147,8 +147,10 @@ describe('voxpipe watch --once', () => {
     await drop('meetings/again.mp3', meeting.path);
     const forced = await watch('--force');
     expect(forced.code, forced.stdout).toBe(0);
-    expect((await json<DropReason>('drop', 'processed', 'meetings', 'again.mp3.reason.json')).status).toBe('completed');
-    expect(existsSync(join(root, 'out', 'meetings', 'again.json'))).toBe(true);
+    // The re-drop of the same path never overwrites the first one's copy and reason: it runs as again-2.mp3.
+    expect((await json<DropReason>('drop', 'processed', 'meetings', 'again.mp3.reason.json')).status).toBe('duplicate');
+    expect((await json<DropReason>('drop', 'processed', 'meetings', 'again-2.mp3.reason.json')).status).toBe('completed');
+    expect(existsSync(join(root, 'out', 'meetings', 'again-2.json'))).toBe(true);
   });
 
   it('stops with exit code 2 and names the field when the profiles file is invalid', async () => {
