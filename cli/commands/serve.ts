@@ -18,7 +18,7 @@ import { type ApiRequest, createApi } from '../../shared/api/handler.js';
 import type { JobSubmitter, UrlSigner } from '../../shared/api/ports.js';
 import { type ApiJobRecord, apiKeys, readJobRequest, uploadKeyJobId } from '../../shared/api/records.js';
 import { type ConfigOverrides, loadConfig, PROVIDERS, type VoxpipeConfig } from '../../shared/config.js';
-import { errorMessage, NotFoundError } from '../../shared/core/errors.js';
+import { AlreadyExistsError, errorMessage, NotFoundError } from '../../shared/core/errors.js';
 import type { BlobStore, Logger } from '../../shared/ports.js';
 import { failJob } from '../../shared/stages/fail.js';
 import { createDashboard, createLocalEditNotifier } from '../dashboard.js';
@@ -206,11 +206,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const request = jobId ? await readJobRequest(store, jobId) : undefined;
     if (!jobId || !request) return sendJson(res, 403, { error: { code: 'forbidden', message: 'not an upload URL' } });
     if (await store.exists(key)) return sendJson(res, 409, { error: { code: 'conflict', message: `job ${jobId} already has its upload` } });
-    const tmp = join(config.workDir, 'tmp', `upload-${jobId}`);
-    await mkdir(join(config.workDir, 'tmp'), { recursive: true });
+    // One temp file per request (never shared: two PUTs to one URL must not splice), published with a
+    // conditional put: the first complete upload claims the object, a concurrent one gets 409.
+    const tmp = join(config.workDir, 'tmp', `upload-${jobId}-${randomBytes(8).toString('hex')}`);
+    await mkdir(join(config.workDir, 'tmp'), { recursive: true, mode: 0o700 });
     try {
-      await streamPipeline(req, createWriteStream(tmp));
+      await streamPipeline(req, createWriteStream(tmp, { mode: 0o600 }));
       await store.putFile(key, tmp, { ifNoneMatch: '*' });
+    } catch (err) {
+      if (err instanceof AlreadyExistsError) return sendJson(res, 409, { error: { code: 'conflict', message: `job ${jobId} already has its upload` } });
+      throw err;
     } finally {
       await rm(tmp, { force: true });
     }
