@@ -11,7 +11,7 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { createFfmpegAudioTools } from '../shared/adapters/ffmpeg-audio.js';
 import { createS3DropArea } from '../shared/adapters/s3-drop-area.js';
 import { createSqsQueue } from '../shared/adapters/sqs-queue.js';
-import { errorMessage, PermanentError } from '../shared/core/errors.js';
+import { errorMessage, InfrastructureError, PermanentError } from '../shared/core/errors.js';
 import { type DropRef, parseDropKey } from '../shared/core/profile-paths.js';
 import type { ChunkTask, JobManifest, JobOptions } from '../shared/core/types.js';
 import type { DropArea } from '../shared/ports.js';
@@ -88,8 +88,14 @@ async function ffmpegUsable(): Promise<void> {
 }
 let ffmpegLogged = false;
 
+/** A record that failed for infrastructure (a tool fault, a full disk): counted for the alarm, then retried by the queue. */
 async function splitRecord(record: SQSRecord): Promise<void> {
-  for (const upload of uploadsOf(jsonBody(record))) await splitUpload(upload, record.messageId);
+  try {
+    for (const upload of uploadsOf(jsonBody(record))) await splitUpload(upload, record.messageId);
+  } catch (err) {
+    if (err instanceof InfrastructureError) metrics.addMetric('InfrastructureErrors', 'Count', 1);
+    throw err;
+  }
 }
 
 async function splitUpload(upload: Upload, messageId: string): Promise<void> {

@@ -102,6 +102,24 @@ export class Monitoring extends Construct {
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
     );
+    // A split that failed for a reason other than the file (ffmpeg killed, a full /tmp): retried, counted here
+    // at once rather than only when the message reaches the DLQ.
+    add(
+      new Alarm(this, 'SplitterInfrastructureErrors', {
+        alarmDescription: 'voxpipe splitter: uploads failed for infrastructure reasons (ffmpeg killed, disk full, tool fault); they are retried, not failed as bad files',
+        metric: new Metric({
+          namespace: props.metricsNamespace ?? 'voxpipe',
+          metricName: 'InfrastructureErrors',
+          dimensionsMap: { service: 'voxpipe-splitter' },
+          period: Duration.minutes(5),
+          statistic: 'Sum',
+        }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
     for (const [name, fn] of Object.entries(props.functions)) {
       add(
         new Alarm(this, `${name}Errors`, {

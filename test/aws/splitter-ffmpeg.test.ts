@@ -10,7 +10,14 @@ import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FfmpegUnusableError } from '../../shared/adapters/ffmpeg-capabilities.js';
 import { scratchDir } from '../fixtures/audio.js';
-import { emulatedAwsEnv } from './emulators.js';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { readFile } from 'node:fs/promises';
+import { createS3Store } from '../../shared/adapters/s3-store.js';
+import { jobKeys } from '../../shared/core/keys.js';
+import { toneSpeechFixture } from '../fixtures/audio.js';
+import { startConditionalS3Proxy } from './conditional-s3-proxy.js';
+import { emulatedAwsEnv, startS3Emulator } from './emulators.js';
+import { uploadJobId } from '../../functions/lib/s3-event.js';
 import { s3Notification } from './lambda-harness.js';
 
 const require = createRequire(import.meta.url);
@@ -27,9 +34,9 @@ beforeAll(async () => {
 });
 afterAll(() => rm(scratch, { recursive: true, force: true }));
 
-async function coldStart(ffmpeg: string): Promise<{ handler: (e: SQSEvent) => Promise<unknown>; restore: () => void }> {
+async function coldStart(ffmpeg: string, s3 = NOWHERE): Promise<{ handler: (e: SQSEvent) => Promise<unknown>; restore: () => void }> {
   const env: Record<string, string> = {
-    ...emulatedAwsEnv({ sqs: NOWHERE, json: NOWHERE, bucket: 'voxpipe-ingest', s3: NOWHERE }, 'voxpipe-splitter'),
+    ...emulatedAwsEnv({ sqs: NOWHERE, json: NOWHERE, bucket: 'voxpipe-ingest', s3 }, 'voxpipe-splitter'),
     POWERTOOLS_METRICS_DISABLED: 'false',
     POWERTOOLS_METRICS_NAMESPACE: 'voxpipe',
     VOXPIPE_WORK_QUEUE_URL: `${NOWHERE}/000000000000/work`,
@@ -55,8 +62,8 @@ async function coldStart(ffmpeg: string): Promise<{ handler: (e: SQSEvent) => Pr
   };
 }
 
-function event(): SQSEvent {
-  const body = s3Notification('voxpipe-ingest', 'inbox/talk.mp3', 'abc123', 1000);
+function event(eTag = 'abc123', size = 1000): SQSEvent {
+  const body = s3Notification('voxpipe-ingest', 'inbox/talk.mp3', eTag, size);
   return {
     Records: [
       {
@@ -127,6 +134,43 @@ describe('splitter cold start: the ffmpeg check', () => {
     } finally {
       emf.stop();
       restore();
+    }
+  });
+
+  it('counts an ffmpeg killed mid-decode as an infrastructure error: the record is retried, the job is not failed', async () => {
+    const s3rver = await startS3Emulator([]);
+    const proxy = await startConditionalS3Proxy(s3rver.endpoint);
+    const killed = join(scratch, 'ffmpeg-killed-mid-decode');
+    await writeFile(killed, `#!/bin/sh\ncase "$*" in *silencedetect*) kill -9 $$;; *) exec '${LAYER.ffmpeg}' "$@";; esac\n`);
+    await chmod(killed, 0o755);
+    const { handler, restore } = await coldStart(killed, proxy.endpoint);
+    const client = s3rver.client();
+    try {
+      await client.send(new CreateBucketCommand({ Bucket: 'voxpipe-ingest' }));
+      const { path } = await toneSpeechFixture({ seed: 34, durationSeconds: 8, format: 'mp3' });
+      const put = await client.send(new PutObjectCommand({ Bucket: 'voxpipe-ingest', Key: 'inbox/talk.mp3', Body: await readFile(path) }));
+      const eTag = (put.ETag ?? '').replace(/"/g, '');
+      const emf = captureEmf();
+      let res: { batchItemFailures: { itemIdentifier: string }[] };
+      try {
+        res = (await handler(event(eTag, 1))) as typeof res;
+      } finally {
+        emf.stop();
+      }
+      expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'm-1' }]);
+      expect(emf.metrics()).toContain('InfrastructureErrors');
+      const jobId = uploadJobId({ bucket: 'voxpipe-ingest', key: 'inbox/talk.mp3', version: eTag });
+      const store = createS3Store({ client, bucket: 'voxpipe-ingest' });
+      expect(await store.exists(jobKeys(jobId).result('json'))).toBe(false); // no failed result: nothing to blame the file for
+      if (await store.exists(jobKeys(jobId).status)) {
+        const status = JSON.parse(new TextDecoder().decode(await store.get(jobKeys(jobId).status))) as { state: string };
+        expect(status.state).not.toBe('failed');
+      }
+    } finally {
+      restore();
+      client.destroy();
+      await proxy.close();
+      await s3rver.close();
     }
   });
 });

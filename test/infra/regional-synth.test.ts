@@ -231,6 +231,9 @@ describe('queues, alarms and warnings', () => {
     expect(alarms).toContainEqual(
       expect.objectContaining({ MetricName: 'FfmpegUnusable', Namespace: 'voxpipe', Dimensions: [{ Name: 'service', Value: 'voxpipe-splitter' }], Threshold: 0 }),
     );
+    expect(alarms).toContainEqual(
+      expect.objectContaining({ MetricName: 'InfrastructureErrors', Namespace: 'voxpipe', Dimensions: [{ Name: 'service', Value: 'voxpipe-splitter' }], Threshold: 0 }),
+    );
   });
 
   it("gives the CDK bucket-notifications function's logs a retention", () => {
