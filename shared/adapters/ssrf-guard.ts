@@ -125,6 +125,7 @@ for (const [net, prefix] of [
   ['::', 128], // unspecified
   ['::1', 128], // loopback
   ['100::', 64], // discard-only
+  ['2001::', 32], // Teredo: the IPv4 address inside is obfuscated, so the whole prefix is refused
   ['2001:db8::', 32], // documentation
   ['fc00::', 7], // unique local, incl. fd00:ec2::254 (EC2 metadata over IPv6)
   ['fe80::', 10], // link-local
@@ -136,7 +137,8 @@ for (const [net, prefix] of [
 
 /**
  * True for addresses a cloud webhook must not reach. IPv6 forms that embed an IPv4 address
- * (mapped `::ffff:a.b.c.d`, compatible `::a.b.c.d`, NAT64 `64:ff9b::a.b.c.d`) are judged by that address.
+ * (mapped `::ffff:a.b.c.d`, compatible `::a.b.c.d`, NAT64 `64:ff9b::a.b.c.d`, SIIT `::ffff:0:a.b.c.d`,
+ * 6to4 `2002:aabb:ccdd::/48`) are judged by that address; Teredo (`2001::/32`) is refused outright.
  * Anything that is not an IP address is refused too.
  */
 export function isBlockedAddress(address: string): boolean {
@@ -156,7 +158,12 @@ function embeddedIpv4(b: number[]): string | undefined {
   const mapped = zeros(0, 10) && b[10] === 0xff && b[11] === 0xff;
   const compatible = zeros(0, 12) && !zeros(12, 16) && !(zeros(12, 15) && b[15] === 1); // not :: or ::1
   const nat64 = b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zeros(4, 12);
-  return mapped || compatible || nat64 ? b.slice(12).join('.') : undefined;
+  // SIIT (RFC 6052/7915 "IPv4-translated"): ::ffff:0:a.b.c.d
+  const translated = zeros(0, 8) && b[8] === 0xff && b[9] === 0xff && zeros(10, 12);
+  if (mapped || compatible || nat64 || translated) return b.slice(12).join('.');
+  // 6to4 (RFC 3056): 2002:aabb:ccdd::/48 carries a.b.c.d in bytes 2–5.
+  if (b[0] === 0x20 && b[1] === 0x02) return b.slice(2, 6).join('.');
+  return undefined;
 }
 
 /** The 16 bytes of a valid IPv6 address (with `::` and a trailing dotted quad expanded). */

@@ -8,7 +8,9 @@
  * answers exactly like a job that does not exist (404).
  */
 import { randomBytes } from 'node:crypto';
-import { errorMessage, NotFoundError } from '../core/errors.js';
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { checkWebhookUrl, type UrlPolicy } from '../adapters/ssrf-guard.js';
+import { errorMessage, NotFoundError, PermanentError } from '../core/errors.js';
 import { isSafeKeyUnder, unsafeKeyReason } from '../core/key-safety.js';
 import { type WebhookTarget, webhookTargetKey } from '../core/webhook-target.js';
 import type { BlobStore, Logger, Notifier } from '../ports.js';
@@ -52,6 +54,11 @@ export interface ApiDeps {
    * never names another tenant's audio (or the shared `inbox/`, whose uploads belong to whoever can write the bucket).
    */
   readonly sourcePrefixes?: (tenant: string) => readonly string[];
+  /**
+   * The SSRF rules a job's webhook URL is checked against at submission (delivery checks again at every
+   * connection). @default cloud mode: https only, no private, loopback, link-local or reserved address
+   */
+  readonly webhookPolicy?: UrlPolicy;
   /** Lifetime of presigned upload and result links. @default 3600 */
   readonly linkTtlSeconds?: number;
   /** Where `job.transcript.edited` goes (webhooks). @default none */
@@ -72,6 +79,10 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
     if (!parsed.success) return invalid(firstIssue(parsed.error));
     const { source, options, webhook } = parsed.data;
 
+    if (webhook) {
+      const refused = await refusedWebhook(webhook.url, deps.webhookPolicy ?? { mode: 'cloud' });
+      if (refused) return invalid({ field: 'webhook.url', message: refused });
+    }
     const jobId = newJobId();
     let sourceKey: string;
     if (source.s3Key !== undefined) {
@@ -252,6 +263,24 @@ function matchRoute(method: string, path: string): Route {
     return method === 'POST' ? { kind: 'route', name: 'edit', jobId } : { kind: 'method', allow: 'POST' };
   }
   return { kind: 'none' };
+}
+
+/** Why a webhook URL is refused at submission, or undefined. A name that does not resolve now is accepted (delivery checks again). */
+async function refusedWebhook(url: string, policy: UrlPolicy): Promise<string | undefined> {
+  const resolve = policy.resolve ?? ((host: string) => lookupWithin(host, 2000));
+  try {
+    await checkWebhookUrl(url, { ...policy, resolve });
+    return undefined;
+  } catch (err) {
+    return err instanceof PermanentError ? err.message : undefined;
+  }
+}
+
+function lookupWithin(host: string, ms: number) {
+  return Promise.race([
+    dnsLookup(host, { all: true, verbatim: true }),
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`DNS lookup of ${host} timed out`)), ms).unref()),
+  ]);
 }
 
 function parseJsonBody(body: string | undefined): { value: unknown } | { error: ApiResponse } {

@@ -70,3 +70,22 @@ describe('job API sources are scoped per tenant', () => {
     },
   );
 });
+
+describe('job API webhook URLs are checked against the SSRF rules at submission', () => {
+  const withWebhook = (url: string) =>
+    api({ method: 'POST', path: '/jobs', query: {}, headers: { authorization: `Bearer ${keyA}` }, body: JSON.stringify({ source: { upload: true }, webhook: { url } }) });
+
+  it.each(['https://127.0.0.1/hook', 'https://169.254.169.254/latest/meta-data', 'https://[::ffff:0:10.0.0.1]/x', 'https://[2002:a9fe:a9fe::]/x', 'http://93.184.216.34/x', 'https://user:pw@93.184.216.34/x'])(
+    'refuses %s with 400 on webhook.url',
+    async (url) => {
+      const res = await withWebhook(url);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ error: { field: 'webhook.url', message: expect.stringContaining('refused') } });
+      expect(await store.exists('jobs')).toBe(false);
+    },
+  );
+
+  it('accepts a public https receiver', async () => {
+    expect((await withWebhook('https://93.184.216.34/hook')).status).toBe(202);
+  });
+});
