@@ -1,0 +1,70 @@
+/**
+ * Every documented context combination (infra/README.md) synthesizes with a concrete account and region, as
+ * `cdk deploy` does (the CDK CLI always passes a region to the app), with cdk-nag on. A region-specific failure,
+ * such as a nag acknowledgement naming `<AWS::Region>` literally (issue 9, finding 3), shows up only here: the
+ * other infra tests build the stack without a region.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TEST_ENV, synthTemplateOnly } from './synth.js';
+import { type CfnTemplate, ofType } from './template.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'voxpipe-contexts-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const synth = (context: Record<string, string>) => synthTemplateOnly(join(dir, `out-${++n}`), context);
+
+const functionEnv = (t: CfnTemplate, idPrefix: string): Record<string, unknown> => {
+  const fn = ofType(t, 'AWS::Lambda::Function').find(([id]) => id.startsWith(idPrefix));
+  expect(fn, `function ${idPrefix}*`).toBeDefined();
+  return fn![1].Properties?.Environment?.Variables ?? {};
+};
+
+describe(`context combinations synthesize in ${TEST_ENV.region}`, () => {
+  it('defaults, with an alarm email and an existing key secret', async () => {
+    const t = await synth({ alarmEmail: 'ops@example.com', apiKeySecretName: 'voxpipe/mistral' });
+    expect(ofType(t, 'AWS::SNS::Subscription').length).toBeGreaterThan(0);
+  });
+
+  it('webhooks: -c webhookSecretName -c webhookUrl', async () => {
+    const t = await synth({ webhookSecretName: 'voxpipe/webhook-signing', webhookUrl: 'https://example.com/voxpipe' });
+    expect(ofType(t, 'AWS::Lambda::Function').some(([id]) => id.startsWith('Webhooks'))).toBe(true);
+  });
+
+  it('enrichments: -c enrich, -c translate -c summary, another chat provider with its key secret', async () => {
+    const t = await synth({ enrich: 'true', translate: 'fr,de', summary: 'true', chatProvider: 'openrouter', chatApiKeySecretName: 'voxpipe/openrouter' });
+    expect(functionEnv(t, 'Enricher')).toMatchObject({ VOXPIPE_CHAT_PROVIDER: 'openrouter' });
+    expect(functionEnv(t, 'SplitterFunction')).toMatchObject({ VOXPIPE_TRANSLATE: 'fr,de', VOXPIPE_SUMMARY: 'true' });
+  });
+
+  it('drop-folder profiles: -c profilesFile', async () => {
+    const file = join(dir, 'profiles.yaml');
+    writeFileSync(
+      file,
+      [
+        'version: 1',
+        'profiles:',
+        '  meetings: { language: en, chunkSeconds: 120, summary: true, retentionDays: 30 }',
+        '  french-radio:',
+        '    language: fr',
+        '    translate: [en, de]',
+        '    webhook: { url: https://hooks.example.com/voxpipe, secretRef: voxpipe/webhooks/radio }',
+        '',
+      ].join('\n'),
+    );
+    const t = await synth({ profilesFile: file, webhookSecretName: 'voxpipe/webhook-signing' });
+    expect(String(functionEnv(t, 'SplitterFunction').VOXPIPE_PROFILES)).toContain('french-radio');
+  });
+
+  it('openai-compatible with its base URL: -c provider -c model -c baseUrl (finding 4)', async () => {
+    const t = await synth({ provider: 'openai-compatible', model: 'mistralai/Voxtral-Mini-3B-2507', baseUrl: 'https://vllm.example.com/v1' });
+    expect(functionEnv(t, 'TranscriberFunction')).toMatchObject({ VOXPIPE_PROVIDER: 'openai-compatible', VOXPIPE_BASE_URL: 'https://vllm.example.com/v1' });
+  });
+
+  it('Mistral at a regional endpoint: -c baseUrl (finding 4)', async () => {
+    const t = await synth({ baseUrl: 'https://api.eu.mistral.ai/v1' });
+    expect(functionEnv(t, 'TranscriberFunction')).toMatchObject({ VOXPIPE_BASE_URL: 'https://api.eu.mistral.ai/v1' });
+  });
+});
