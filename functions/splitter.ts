@@ -1,6 +1,6 @@
 /**
  * Splitter Lambda: S3 upload notifications (via the split queue) → split stage.
- * Downloads the upload to ephemeral storage, runs ffprobe/ffmpeg from the layer, writes chunk audio and
+ * Reads the upload through a presigned URL (ranged GETs, no copy in /tmp), runs ffprobe/ffmpeg from the layer, writes chunk audio and
  * the manifest, enqueues one message per chunk. Duplicate notifications are dropped by `source.claim`.
  * With a profiles file (`VOXPIPE_PROFILES`), `inbox/<profile>/…` uploads are drop-folder jobs (see `lib/drop-upload.ts`).
  */
@@ -22,6 +22,7 @@ import { splitJob } from '../shared/stages/split.js';
 import { readJobRequest, withRequestedOptions } from '../shared/api/records.js';
 import { aggregateHandoff, bucketStore, eventBridgeNotifier, observability, portLogger, s3Client, sqsClient, flushMetrics } from './lib/aws.js';
 import { admitDrop } from './lib/drop-upload.js';
+import { presignedInput } from './lib/s3-input.js';
 import { parseEnv, SplitterEnv } from './lib/env.js';
 import { claimSource, finishAfterSplit } from './lib/source-claim.js';
 import { type Upload, uploadJobId, uploadsOf } from './lib/s3-event.js';
@@ -146,13 +147,11 @@ async function splitDrop(upload: Upload, drop: DropRef, folder: { profiles: Prof
 async function downloadAndSplit(upload: Upload, jobId: string, jobOptions: JobOptions, log: typeof logger): Promise<JobManifest | undefined> {
   const source = `s3://${upload.bucket}/${upload.key}`;
   const workDir = join(env.VOXPIPE_TMP_DIR, `voxpipe-${randomUUID()}`);
-  // Named as uploaded: ffprobe/ffmpeg errors quote the path, and the user should recognise their file.
-  const fileName = Buffer.byteLength(basename(upload.key)) <= 200 ? basename(upload.key) : `source${extname(upload.key)}`;
-  const localPath = join(workDir, fileName);
   await mkdir(workDir, { recursive: true });
   try {
     const started = Date.now();
-    await store.getFile(upload.key, localPath);
+    // Read in place through ranged GETs (lib/s3-input.ts): /tmp holds only the 16 kHz working copy.
+    const localPath = await presignedInput(s3, upload.bucket, upload.key);
     const manifest = await splitJob(
       { jobId, source, name: basename(upload.key, extname(upload.key)), localPath, options: jobOptions },
       { ...deps, logger: portLogger(log), workDir },

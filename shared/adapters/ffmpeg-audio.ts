@@ -78,7 +78,10 @@ export function createFfmpegAudioTools(opts: FfmpegBinaryOptions = {}): FfmpegAu
 
     async analyze(path, options) {
       const { ffmpeg, ffprobe, caps } = await bins();
-      const workPath = join(options.workDir, `${basename(path)}.16k.s16le`);
+      const name = inputName(path);
+      // Named after the input, within file-name limits (an S3 key's last segment can be 1 KB).
+      const stem = Buffer.byteLength(name) <= 200 ? name : createHash('sha256').update(name).digest('hex').slice(0, 16);
+      const workPath = join(options.workDir, `${stem}.16k.s16le`);
       // Probe and decode run side by side; for a non-audio file the probe's message is the clearer one.
       // No second decode for containers without a duration: the decode below measures the audio anyway.
       const [probed, decodedResult] = await Promise.allSettled([
@@ -130,11 +133,11 @@ const FfprobeOutput = z.object({
 
 /** ffprobe the file; `measure` supplies the duration when the container has none (NaN: leave it unknown). */
 async function probeAudio(ffprobe: string, path: string, measure: () => Promise<number>): Promise<AudioProbe> {
-  const name = basename(path);
+  const name = inputName(path);
   const sizeBytes = await fileSize(path);
   if (sizeBytes === 0) throw new PermanentError(`${name}: empty file (0 bytes); upload the audio again`);
 
-  const res = await run(ffprobe, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path]);
+  const res = await run(ffprobe, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...inputArgs(path)]);
   if (res.code !== 0) {
     throwIfInfrastructure('ffprobe', res, res.tail);
     throw new PermanentError(`${name}: not an audio file (ffprobe: ${cleanTail(res.tail, path) || `exit ${res.code}`})`);
@@ -170,15 +173,16 @@ async function probeAudio(ffprobe: string, path: string, measure: () => Promise<
 }
 
 async function fileSize(path: string): Promise<number> {
+  if (isUrl(path)) return remoteSize(path);
   try {
     const st = await stat(path);
-    if (!st.isFile()) throw new PermanentError(`${basename(path)}: not a file`);
+    if (!st.isFile()) throw new PermanentError(`${inputName(path)}: not a file`);
     return st.size;
   } catch (err) {
     if (err instanceof PermanentError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     const what = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : `cannot read (${code})`;
-    throw new PermanentError(`${basename(path)}: ${what}`, { cause: err });
+    throw new PermanentError(`${inputName(path)}: ${what}`, { cause: err });
   }
 }
 
@@ -187,7 +191,7 @@ async function decodeDuration(ffmpeg: string, path: string): Promise<number> {
   let lastUs = 0;
   const res = await run(
     ffmpeg,
-    ['-nostdin', '-hide_banner', '-nostats', '-v', 'error', '-i', path, '-map', '0:a:0', '-f', 'null', '-', '-progress', 'pipe:1'],
+    ['-nostdin', '-hide_banner', '-nostats', '-v', 'error', ...inputArgs(path), '-map', '0:a:0', '-f', 'null', '-', '-progress', 'pipe:1'],
     {
       onStdoutLine: (line) => {
         const m = /^out_time_us=(\d+)/.exec(line);
@@ -197,7 +201,7 @@ async function decodeDuration(ffmpeg: string, path: string): Promise<number> {
   );
   if (res.code !== 0) {
     throwIfInfrastructure('ffmpeg', res, res.tail);
-    throw new PermanentError(`${basename(path)}: cannot decode audio (ffmpeg: ${cleanTail(res.tail, path) || `exit ${res.code}`})`);
+    throw new PermanentError(`${inputName(path)}: cannot decode audio (ffmpeg: ${cleanTail(res.tail, path) || `exit ${res.code}`})`);
   }
   return lastUs / 1e6;
 }
@@ -224,7 +228,7 @@ async function decodeAndDetect(ffmpeg: string, path: string, workPath: string, o
   const errors: string[] = [];
   const res = await run(
     ffmpeg,
-    ['-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info', '-vn', '-sn', '-dn', '-i', path,
+    ['-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info', '-vn', '-sn', '-dn', ...inputArgs(path),
       '-map', '0:a:0', '-af', filter, '-c:a', 'pcm_s16le', '-f', 's16le',
       // -stats_period is ffmpeg ≥ 4.4; older builds (the Lambda layer's) report progress every 0.5 s.
       ...(opts.onProgress ? ['-progress', 'pipe:2', ...(caps.statsPeriod ? ['-stats_period', '0.1'] : [])] : []),
@@ -261,10 +265,10 @@ async function decodeAndDetect(ffmpeg: string, path: string, workPath: string, o
   }
   if (res.code !== 0) {
     const why = cleanTail(errors.length > 0 ? errors : res.tail, path) || `exit ${res.code}`;
-    throw new PermanentError(`${basename(path)}: cannot decode audio, the file is corrupt or unsupported (ffmpeg: ${why})`);
+    throw new PermanentError(`${inputName(path)}: cannot decode audio, the file is corrupt or unsupported (ffmpeg: ${why})`);
   }
   const samples = Math.floor((await stat(workPath)).size / BYTES_PER_SAMPLE);
-  if (samples === 0) throw new PermanentError(`${basename(path)}: no audio could be decoded`);
+  if (samples === 0) throw new PermanentError(`${inputName(path)}: no audio could be decoded`);
   return { pauses, samples };
 }
 
@@ -742,6 +746,8 @@ function collectTail(stream: NodeJS.ReadableStream, onLine?: (line: string) => v
 const INFRASTRUCTURE_LINE = [
   /Unrecognized option|Option not found|Error splitting the argument list|Unknown encoder|No such filter/i,
   /No space left on device|Cannot allocate memory|Disk quota exceeded|Too many open files|Read-only file system/i,
+  // Reading an http(s) input (the splitter's presigned S3 URL): the network or the store failed, not the file.
+  /Server returned [45]\d\d|HTTP error [45]\d\d|Connection refused|Connection reset|Connection timed out|Failed to resolve hostname|Network is unreachable/i,
 ];
 
 function throwIfInfrastructure(tool: 'ffmpeg' | 'ffprobe', res: RunResult, lines: readonly string[], ownOutput?: string): void {
@@ -757,10 +763,58 @@ function throwIfInfrastructure(tool: 'ffmpeg' | 'ffprobe', res: RunResult, lines
 /** Error lines without the path prefix and ffmpeg's `[tag @ 0x…] [error]` decorations, joined. */
 function cleanTail(lines: readonly string[], path: string): string {
   return lines
-    .map((l) => l.split(`${path}: `).join('').replace(/\[[^\]]*@ 0x[0-9a-f]+\]\s*/g, '').replace(/\[(error|fatal|panic|warning|info)\]\s*/g, '').trim())
+    // A URL input is never quoted: a presigned URL carries a signature.
+    .map((l) => l.split(`${path}: `).join('').split(path).join(inputName(path)).replace(/\[[^\]]*@ 0x[0-9a-f]+\]\s*/g, '').replace(/\[(error|fatal|panic|warning|info)\]\s*/g, '').trim())
     .filter((l) => l !== '' && !/^Conversion failed!?$/.test(l))
     .slice(-3)
     .join('; ');
+}
+
+/**
+ * Inputs are local paths or http(s) URLs. ffmpeg reads a URL with HTTP range requests and seeks in it (an
+ * mp4/m4a whose index, the moov atom, is at the end), so the splitter never copies the upload to disk.
+ */
+function isUrl(path: string): boolean {
+  return /^https?:\/\//i.test(path);
+}
+
+/** How an input is named in messages: the file name, for a URL the decoded last path segment (never the query). */
+function inputName(path: string): string {
+  if (!isUrl(path)) return basename(path);
+  try {
+    return decodeURIComponent(basename(new URL(path).pathname)) || 'input';
+  } catch {
+    return 'input';
+  }
+}
+
+/** `-i <input>`, with reconnects for a URL (a dropped connection mid-file resumes with a range request). */
+function inputArgs(path: string): string[] {
+  return isUrl(path) ? ['-reconnect', '1', '-reconnect_streamed', '1', '-reconnect_delay_max', '10', '-i', path] : ['-i', path];
+}
+
+/**
+ * Size of a URL input from a one-byte range GET (a presigned URL is signed for GET only, so no HEAD):
+ * 206 → `Content-Range`, 200 → `Content-Length`, 416 → empty object. Anything else is the store's or the
+ * network's fault, never the file's.
+ */
+async function remoteSize(url: string): Promise<number> {
+  const name = inputName(url);
+  const request = new AbortController();
+  const timer = setTimeout(() => request.abort(new Error('no answer within 30 s')), 30_000);
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: { range: 'bytes=0-0' }, signal: request.signal });
+  } catch (err) {
+    throw new InfrastructureError(`${name}: cannot reach the input (${errorMessage(err)}); the message is retried`, { cause: err });
+  } finally {
+    clearTimeout(timer);
+    request.abort(); // the headers say it all: never wait for a body
+  }
+  if (res.status === 416) return 0;
+  const total = res.status === 206 ? Number(/\/(\d+)$/.exec(res.headers.get('content-range') ?? '')?.[1]) : res.status === 200 ? Number(res.headers.get('content-length')) : Number.NaN;
+  if (!Number.isFinite(total)) throw new InfrastructureError(`${name}: reading the input failed with HTTP ${res.status}; the message is retried`);
+  return total;
 }
 
 function safeJson(text: string): unknown {

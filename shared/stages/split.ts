@@ -17,7 +17,7 @@ const SEND_BATCH = 10;
 /** Longest a ready chunk waits to fill a batch. */
 const BATCH_WAIT_MS = 100;
 
-/** One input to split. The runtime has already put the source on local disk (Lambda: ephemeral storage). */
+/** One input to split: a local path, or an http(s) URL the audio tools read with range requests (Lambda: a presigned S3 GET). */
 export interface SplitRequest {
   readonly jobId: string;
   /** Human-facing origin, e.g. `talk.mp3` or `s3://bucket/inbox/talk.mp3`. */
