@@ -39,6 +39,8 @@ export const Context = z.object({
   apiKeySecretArn: z.string().startsWith('arn:').optional(),
   apiKeySecretName: z.string().min(1).optional(),
   alarmEmail: z.email().optional(),
+  /** Deploy the web dashboard's assets behind CloudFront (`-c dashboard=true`; sign-in on AWS is not built yet). */
+  dashboard: z.stringbool().optional(),
   jobDeadlineHours: z.coerce.number().min(1).max(72).default(6),
   /** Stack-wide webhook receiver; https only. */
   webhookUrl: z.url({ protocol: /^https$/ }).optional(),

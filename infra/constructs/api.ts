@@ -107,6 +107,8 @@ export class Api extends Construct {
     this.httpApi.addRoutes({ path: '/jobs', methods: [HttpMethod.GET, HttpMethod.POST], integration });
     this.httpApi.addRoutes({ path: '/jobs/{jobId}', methods: [HttpMethod.GET], integration });
     this.httpApi.addRoutes({ path: '/jobs/{jobId}/retry', methods: [HttpMethod.POST], integration });
+    this.httpApi.addRoutes({ path: '/jobs/{jobId}/transcript', methods: [HttpMethod.GET], integration });
+    this.httpApi.addRoutes({ path: '/jobs/{jobId}/transcript/revisions', methods: [HttpMethod.POST], integration });
 
     Validations.of(this.httpApi).acknowledge({
       id: 'AwsSolutions-APIG4',

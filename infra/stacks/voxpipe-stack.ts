@@ -5,6 +5,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { Aggregator } from '../constructs/aggregator.js';
 import { Api } from '../constructs/api.js';
+import { Dashboard } from '../constructs/dashboard.js';
 import { Enricher } from '../constructs/enricher.js';
 import { FailureHandling } from '../constructs/failure-handling.js';
 import { Ingest } from '../constructs/ingest.js';
@@ -62,6 +63,8 @@ export interface VoxpipeStackProps extends StackProps {
   readonly apiKeySecretName?: string;
   /** Email notified by alarms. @default none */
   readonly alarmEmail?: string;
+  /** Deploy the web dashboard (assets bucket + CloudFront in front of the job API). @default false */
+  readonly dashboard?: boolean;
   /** A job whose status has not moved for this long is failed by the sweeper. @default Duration.hours(6) */
   readonly jobDeadline?: Duration;
   /** Removal policy of the buckets. @default RemovalPolicy.RETAIN */
@@ -175,6 +178,7 @@ export class VoxpipeStack extends Stack {
       jobDeadline: props.jobDeadline,
     });
     this.api = new Api(this, 'Api', { bucket, splitQueue: this.ingest.splitQueue.queue });
+    if (props.dashboard) new Dashboard(this, 'Dashboard', { httpApi: this.api.httpApi });
     this.enricher = this.createEnricher(props, provider);
     this.webhooks = this.createWebhooks(props);
     if (this.webhooks && this.enricher) this.webhooks.addProducer(this.enricher.fn);
