@@ -216,6 +216,7 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
   return async function handle(req: ApiRequest): Promise<ApiResponse> {
     const route = matchRoute(req.method.toUpperCase(), req.path);
     if (route.kind === 'none') return error(404, 'not_found', `no route ${req.method} ${req.path}`);
+    if (route.kind === 'malformed') return invalid({ field: 'path', message: 'malformed percent-encoding' });
     if (route.kind === 'method') return error(405, 'method_not_allowed', `${req.method} is not allowed on ${req.path}`, { allow: route.allow });
     try {
       const principal = await authenticate(req);
@@ -245,6 +246,7 @@ type Route =
   | { kind: 'route'; name: 'create' | 'list' }
   | { kind: 'route'; name: 'get' | 'retry' | 'transcript' | 'edit'; jobId: string }
   | { kind: 'method'; allow: string }
+  | { kind: 'malformed' }
   | { kind: 'none' };
 
 function matchRoute(method: string, path: string): Route {
@@ -255,7 +257,12 @@ function matchRoute(method: string, path: string): Route {
     if (method === 'GET') return { kind: 'route', name: 'list' };
     return { kind: 'method', allow: 'GET, POST' };
   }
-  const jobId = decodeURIComponent(parts[1] ?? '');
+  let jobId: string;
+  try {
+    jobId = decodeURIComponent(parts[1] ?? '');
+  } catch {
+    return { kind: 'malformed' };
+  }
   if (parts.length === 2) return method === 'GET' ? { kind: 'route', name: 'get', jobId } : { kind: 'method', allow: 'GET' };
   if (parts.length === 3 && parts[2] === 'retry') return method === 'POST' ? { kind: 'route', name: 'retry', jobId } : { kind: 'method', allow: 'POST' };
   if (parts.length === 3 && parts[2] === 'transcript') return method === 'GET' ? { kind: 'route', name: 'transcript', jobId } : { kind: 'method', allow: 'GET' };

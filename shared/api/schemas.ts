@@ -16,7 +16,11 @@ const FileName = z
   .min(1)
   .max(200)
   .regex(/^[^/\\\0]+$/, 'a file name without "/" or "\\"')
-  .refine((s) => s !== '.' && s !== '..', 'a file name, not "." or ".."');
+  .refine((s) => s !== '.' && s !== '..', 'a file name, not "." or ".."')
+  // File systems (and so the local store and every download) allow 255 bytes per name, not 255 characters.
+  .refine((s) => Buffer.byteLength(s, 'utf8') <= 255, 'a file name of at most 255 bytes (UTF-8)')
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused
+  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'a file name without control characters');
 
 /** `{ s3Key }` or `{ upload: true, fileName? }`, written as one object so errors name the field. */
 const Source = z

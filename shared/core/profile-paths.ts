@@ -45,7 +45,7 @@ export function parseDropKey(key: string, roots: DropRoots = S3_DROP_ROOTS): Dro
   if (slash <= 0) return undefined;
   const profile = rest.slice(0, slash);
   const path = rest.slice(slash + 1);
-  if (profile === 'processed' || profile === 'failed' || !path || path.split('/').some((p) => p === '' || p === '.' || p === '..')) return undefined;
+  if (profile === 'processed' || profile === 'failed' || profile === '.' || profile === '..' || !path || path.split('/').some((p) => p === '' || p === '.' || p === '..')) return undefined;
   return { profile, path };
 }
 

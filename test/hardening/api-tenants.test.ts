@@ -89,3 +89,26 @@ describe('job API webhook URLs are checked against the SSRF rules at submission'
     expect((await withWebhook('https://93.184.216.34/hook')).status).toBe(202);
   });
 });
+
+describe('job API: malformed input is a 400, checked at submission', () => {
+  it('answers 400 (not 500) to malformed percent-encoding, before auth', async () => {
+    for (const path of ['/jobs/%E0%A4%A', '/jobs/%zz/retry', '/jobs/%']) {
+      const res = await api({ method: 'GET', path, query: {}, headers: {}, body: undefined });
+      expect(res.status, path).toBe(400);
+    }
+    const retry = await api({ method: 'POST', path: '/jobs/%zz/retry', query: {}, headers: {}, body: undefined });
+    expect(retry.status).toBe(400);
+  });
+
+  it('refuses a file name over 255 bytes at submission (154 characters, 304 bytes)', async () => {
+    const res = await api({
+      method: 'POST',
+      path: '/jobs',
+      query: {},
+      headers: { authorization: `Bearer ${keyA}` },
+      body: JSON.stringify({ source: { upload: true, fileName: `${'é'.repeat(150)}.mp3` } }),
+    });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ error: { field: 'source.fileName', message: expect.stringContaining('255 bytes') } });
+  });
+});
