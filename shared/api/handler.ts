@@ -12,7 +12,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { checkWebhookUrl, type UrlPolicy } from '../adapters/ssrf-guard.js';
 import { errorMessage, NotFoundError, PermanentError } from '../core/errors.js';
 import { isSafeKeyUnder, unsafeKeyReason } from '../core/key-safety.js';
-import { type WebhookTarget, webhookTargetKey } from '../core/webhook-target.js';
+import { WEBHOOK_SECRET_PREFIX, type WebhookTarget, webhookTargetKey } from '../core/webhook-target.js';
 import type { BlobStore, Logger, Notifier } from '../ports.js';
 import { hashApiKey } from './api-keys.js';
 import { jobState, jobSummary, jobView } from './job-view.js';
@@ -110,8 +110,12 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
     const request: JobRequest = { jobId, tenant: principal.tenant, options, ...(webhook ? { webhook } : {}) };
     // The request first: the splitter reads it, and an upload can arrive as soon as the URL is out.
     await writeJsonObject(deps.store, apiKeys.request(jobId), request);
-    // Where the job's signed webhooks go (read by the webhook delivery; signed with the deployment's secret).
-    if (webhook) await writeJsonObject(deps.store, webhookTargetKey(jobId), { url: webhook.url } satisfies WebhookTarget);
+    // Where the job's signed webhooks go (read by the webhook delivery), signed with the tenant's own secret:
+    // with one stack-wide secret, any tenant could forge another tenant's events.
+    if (webhook) {
+      const target: WebhookTarget = { url: webhook.url, secretName: tenantWebhookSecretName(principal.tenant) };
+      await writeJsonObject(deps.store, webhookTargetKey(jobId), target);
+    }
     await writeJsonObject(deps.store, apiKeys.tenantJob(principal.tenant, jobId), record);
     deps.logger.info('job submitted', { jobId, tenant: principal.tenant, source: sourceKey });
     if (record.sourceKind === 's3Key') {
@@ -288,6 +292,15 @@ function lookupWithin(host: string, ms: number) {
     dnsLookup(host, { all: true, verbatim: true }),
     new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`DNS lookup of ${host} timed out`)), ms).unref()),
   ]);
+}
+
+/**
+ * The Secrets Manager secret that signs a tenant's webhooks on AWS: `voxpipe/webhooks/tenants/<tenant>`, made
+ * by the operator with the tenant's API key (a delivery whose secret is missing fails; it never falls back
+ * to the deployment's shared secret).
+ */
+export function tenantWebhookSecretName(tenant: string): string {
+  return `${WEBHOOK_SECRET_PREFIX}tenants/${tenant}`;
 }
 
 function parseJsonBody(body: string | undefined): { value: unknown } | { error: ApiResponse } {

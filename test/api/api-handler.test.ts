@@ -68,7 +68,7 @@ describe('POST /jobs', () => {
     expect(started).toEqual([]); // the upload starts it
     expect(await readJobRequest(store, 'job00000000000000001')).toMatchObject({ tenant: 'tenant-a', options: { language: 'en', words: true } });
     expect(await store.exists(apiKeys.tenantJob('tenant-a', 'job00000000000000001'))).toBe(true);
-    expect(JSON.parse(new TextDecoder().decode(await store.get('jobs/job00000000000000001/webhook.json')))).toEqual({ url: 'https://hooks.example/x' });
+    expect(JSON.parse(new TextDecoder().decode(await store.get('jobs/job00000000000000001/webhook.json')))).toEqual({ url: 'https://hooks.example/x', secretName: 'voxpipe/webhooks/tenants/tenant-a' });
   });
 
   it('starts an s3Key job at once', async () => {

@@ -85,8 +85,11 @@ describe('job API webhook URLs are checked against the SSRF rules at submission'
     },
   );
 
-  it('accepts a public https receiver', async () => {
-    expect((await withWebhook('https://93.184.216.34/hook')).status).toBe(202);
+  it('accepts a public https receiver, signed with the tenant’s own secret (never the stack-wide one)', async () => {
+    const res = await withWebhook('https://93.184.216.34/hook');
+    expect(res.status).toBe(202);
+    const target = JSON.parse(new TextDecoder().decode(await store.get(`jobs/${(res.body as { jobId: string }).jobId}/webhook.json`)));
+    expect(target).toEqual({ url: 'https://93.184.216.34/hook', secretName: 'voxpipe/webhooks/tenants/tenant-a' });
   });
 });
 
