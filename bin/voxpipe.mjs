@@ -1,7 +1,16 @@
 #!/usr/bin/env node
-// The CLI runs from TypeScript source through tsx, so `npm ci` is the whole install (no build step).
-import { register } from 'tsx/esm/api';
+// The CLI ships compiled: `npm ci` / `npm install` build dist/cli/ (the `prepare` script runs bin/build-cli.mjs),
+// so a start does not compile TypeScript. Without a build (a checkout before `npm ci`, or dist/ removed) it runs
+// the sources through tsx instead: slower to start, same behaviour.
+import { existsSync } from 'node:fs';
 
-register();
-const { main } = await import('../cli/main.ts');
+const built = new URL('../dist/cli/main.js', import.meta.url);
+let main;
+if (existsSync(built)) {
+  ({ main } = await import(built.href));
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import('../cli/main.ts'));
+}
 await main(process.argv);

@@ -6,23 +6,19 @@
 import { createHash } from 'node:crypto';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { uploadJobId } from '../../functions/lib/s3-event.js';
 import { openJournalFile } from '../../shared/adapters/backfill-journal-file.js';
 import { createFsSource } from '../../shared/adapters/backfill-fs-source.js';
-import { createS3CopyRunner } from '../../shared/adapters/backfill-s3-runner.js';
-import { createS3Source, parseS3Url } from '../../shared/adapters/backfill-s3-source.js';
 import { createFfmpegAudioTools } from '../../shared/adapters/ffmpeg-audio.js';
 import { createPinoLogger } from '../../shared/adapters/pino-logger.js';
-import { createS3Store } from '../../shared/adapters/s3-store.js';
 import type { BackfillSource, JobRunner } from '../../shared/backfill/ports.js';
 import { type BackfillProgress, type BackfillReport, estimateRun, runBackfill } from '../../shared/backfill/run.js';
 import { type ConfigOverrides, loadConfig, PROVIDERS, type VoxpipeConfig } from '../../shared/config.js';
 import { reportCsv } from '../../shared/core/backfill-ledger.js';
 import { ASSUMED_REALTIME_FACTOR, type BackfillEstimate, formatDuration, USD_PER_AUDIO_MINUTE } from '../../shared/core/backfill-plan.js';
 import { ConfigError } from '../../shared/core/errors.js';
+import { parseS3Url } from '../../shared/core/s3-url.js';
 import type { ResultExt } from '../../shared/core/keys.js';
 import { createLocalRunner } from '../backfill-local-runner.js';
 import { createLocalPipeline } from '../local-pipeline.js';
@@ -112,6 +108,8 @@ interface BackfillFlags {
 }
 
 async function backfillCommand(sourceArg: string, flags: BackfillFlags): Promise<void> {
+  // The S3 side (and the AWS SDK) is loaded only for an s3:// source.
+  const s3Side = sourceArg.startsWith('s3://') ? await import('../backfill-s3.js') : undefined;
   const s3 = parseS3Url(sourceArg);
   const overrides: ConfigOverrides = {
     // On S3 the deployed stack calls the provider: the provider here only prices the estimate, so no key is needed.
@@ -129,7 +127,7 @@ async function backfillCommand(sourceArg: string, flags: BackfillFlags): Promise
   const priceNote = flags.usdPerMinute !== undefined ? '--usd-per-minute' : `${priceProvider} list price${s3 && !flags.provider && !process.env.VOXPIPE_PROVIDER ? ', assumed: pass --provider or --usd-per-minute' : ''}`;
   const maxInFlight = flags.maxInFlight ?? (s3 ? 10 : config.concurrency);
 
-  const source = s3 ? createS3Source(s3Client(), s3.bucket, s3.prefix) : await localSource(sourceArg, config, flags.out);
+  const source = s3 && s3Side ? s3Side.s3Source(s3.bucket, s3.prefix) : await localSource(sourceArg, config, flags.out);
   const parallelCalls = s3 ? maxInFlight : Math.min(config.concurrency, maxInFlight);
 
   if (flags.dryRun) {
@@ -142,8 +140,8 @@ async function backfillCommand(sourceArg: string, flags: BackfillFlags): Promise
   const statePath = resolve(flags.state ?? join(config.workDir, 'backfill', `${hash}.jsonl`));
   const reportBase = resolve(flags.report ?? join(dirname(statePath), `${hash}-report`)).replace(/\.(csv|json)$/, '');
   const logger = createPinoLogger({ destination: join(config.workDir, 'voxpipe.log'), level: flags.verbose ? 'debug' : 'info' });
-  const runner: JobRunner = s3
-    ? s3Runner(flags)
+  const runner: JobRunner = s3 && s3Side
+    ? s3Side.s3Runner({ bucket: ingestBucket(flags), profile: flags.profile, pollMs: flags.pollSeconds * 1000 })
     : createLocalRunner(createLocalPipeline({ config, logger }), resolve(flags.out), flags.format);
   const journal = await openJournalFile(statePath);
   const bar = progressBar(flags.progress && process.stderr.isTTY === true);
@@ -170,24 +168,10 @@ async function localSource(dir: string, config: VoxpipeConfig, out: string): Pro
   return createFsSource(dir, createFfmpegAudioTools(), [config.workDir, out]);
 }
 
-/** S3 client from the usual AWS environment; a custom endpoint (AWS_ENDPOINT_URL[_S3], e.g. MinIO) gets path-style URLs. */
-function s3Client(): S3Client {
-  const custom = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
-  return new S3Client({ forcePathStyle: custom !== undefined, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
-}
-
-function s3Runner(flags: BackfillFlags): JobRunner {
+function ingestBucket(flags: BackfillFlags): string {
   const bucket = flags.bucket ?? process.env.VOXPIPE_BUCKET;
   if (!bucket) throw new ConfigError('an s3:// source is submitted to the deployed pipeline: pass --bucket <ingest bucket> or set VOXPIPE_BUCKET (the BucketName output of cdk deploy)');
-  const client = s3Client();
-  return createS3CopyRunner({
-    client,
-    bucket,
-    store: createS3Store({ client, bucket }),
-    profile: flags.profile,
-    jobIdOf: uploadJobId,
-    pollMs: flags.pollSeconds * 1000,
-  });
+  return bucket;
 }
 
 function printEstimate(

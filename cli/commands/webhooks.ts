@@ -12,11 +12,8 @@
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { type Command, Option } from 'commander';
 import { createFsStore } from '../../shared/adapters/fs-store.js';
-import { createS3Store } from '../../shared/adapters/s3-store.js';
 import { createWebhookDelivery, type DeadLetterRecord, deadLetterKey, type WebhookMessage } from '../../shared/adapters/webhook-delivery.js';
 import { snippetOf, webhookIdOf, webhookMessageOf, type WebhookPayload } from '../../shared/adapters/webhook-notifier.js';
 import { loadConfig } from '../../shared/config.js';
@@ -26,7 +23,7 @@ import type { Transcript } from '../../shared/core/types.js';
 import type { BlobStore, JobEvent } from '../../shared/ports.js';
 import { systemClock } from '../../shared/providers/call-policy.js';
 import { readJsonIfExists } from '../../shared/stages/store-json.js';
-import { sqsWebhookQueue, WebhookTask } from '../../functions/lib/webhook-queue.js';
+import { WebhookTask } from '../../shared/core/webhook-task.js';
 
 /** Per-attempt timeout of a local replay. */
 const REPLAY_TIMEOUT_MS = 10_000;
@@ -166,12 +163,11 @@ async function deadLetters(store: BlobStore, jobId: string): Promise<DeadLetterR
 
 /** Put the bucket's dead letters of a job back on the webhook queue, each as a new delivery chain. */
 async function replayOnAws(jobId: string, bucket: string, queueUrl: string): Promise<void> {
-  const endpoint = process.env.VOXPIPE_S3_ENDPOINT;
-  const s3 = new S3Client(endpoint ? { endpoint, forcePathStyle: true } : {});
-  const sqs = new SQSClient({});
+  // Loaded here, not at the CLI's start: only `replay --bucket` needs the AWS SDK.
+  const { awsWebhookReplay } = await import('../webhooks-aws.js');
+  const aws = awsWebhookReplay(bucket, queueUrl);
   try {
-    const store = createS3Store({ client: s3, bucket });
-    const send = sqsWebhookQueue(sqs, queueUrl);
+    const { store, send } = aws;
     const generation = Date.now();
     const records = await deadLetters(store, jobId);
     for (const record of records) {
@@ -194,8 +190,7 @@ async function replayOnAws(jobId: string, bucket: string, queueUrl: string): Pro
     process.stderr.write(`voxpipe: replay of job ${jobId} on AWS failed: ${errorMessage(err)}\n`);
     process.exitCode = 1;
   } finally {
-    s3.destroy();
-    sqs.destroy();
+    aws.close();
   }
 }
 

@@ -1,6 +1,8 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { uploadKeyJobId } from '../../shared/api/records.js';
+import type { Upload } from '../../shared/core/upload-job-id.js';
+
+export { type Upload, uploadJobId } from '../../shared/core/upload-job-id.js';
 
 const S3Record = z.object({
   eventName: z.string(),
@@ -30,17 +32,6 @@ export const StartJobMessage = z.object({
 });
 export type StartJobMessage = z.infer<typeof StartJobMessage>;
 
-/** One uploaded object, key decoded. */
-export interface Upload {
-  readonly bucket: string;
-  /** The object key as stored (decoded from the event's URL encoding). */
-  readonly key: string;
-  /** Version id when the bucket is versioned, else the ETag: what makes this upload distinct. */
-  readonly version: string;
-  readonly size?: number;
-  /** Set for jobs of the job API (`uploads/<jobId>/…` keys and start-job messages): the id the API handed out. */
-  readonly jobId?: string;
-}
 
 /** Uploads in an S3 notification body (created-object events only). Throws on any other shape. */
 export function uploadsOf(body: unknown): Upload[] {
@@ -63,16 +54,4 @@ export function uploadsOf(body: unknown): Upload[] {
 /** S3 event keys are URL-encoded with `+` for spaces (form encoding): `my+talk%C3%A9.mp3` → `my talké.mp3`. */
 export function decodeS3Key(key: string): string {
   return decodeURIComponent(key.replace(/\+/g, ' '));
-}
-
-/**
- * The job of an upload: bucket + key + version id (or ETag when unversioned). A redelivered or duplicated
- * notification of the same object maps to the same job; a new upload to the same key does not.
- * Unlike the CLI's job id, the options are not part of it: on AWS they are fixed per deployment, and the
- * DLQ consumer must derive the id of a dead split message from the notification alone.
- * Jobs of the job API keep the id the API handed out (one upload URL or start message per job).
- */
-export function uploadJobId(upload: Upload): string {
-  if (upload.jobId) return upload.jobId;
-  return createHash('sha256').update(`${upload.bucket}\n${upload.key}\n${upload.version}`).digest('hex').slice(0, 20);
 }

@@ -4,11 +4,7 @@ import { isMediaName } from '../core/backfill-plan.js';
 import type { BackfillSource } from '../backfill/ports.js';
 import { translateAwsError } from './aws-errors.js';
 
-/** `s3://bucket/prefix` → its parts; undefined for anything else. */
-export function parseS3Url(url: string): { bucket: string; prefix: string } | undefined {
-  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
-  return m ? { bucket: m[1]!, prefix: m[2] ?? '' } : undefined;
-}
+export { parseS3Url } from '../core/s3-url.js';
 
 /**
  * List `s3://bucket/prefix`. Ids are keys relative to the prefix's folder (`archive/2019/a.mp3` under
