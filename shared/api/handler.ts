@@ -117,6 +117,7 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
       await writeJsonObject(deps.store, webhookTargetKey(jobId), target);
     }
     await writeJsonObject(deps.store, apiKeys.tenantJob(principal.tenant, jobId), record);
+    await deps.store.put(apiKeys.tenantIndexEntry(principal.tenant, record.createdAt, jobId), '');
     deps.logger.info('job submitted', { jobId, tenant: principal.tenant, source: sourceKey });
     if (record.sourceKind === 's3Key') {
       await deps.submitter.start(record);
@@ -133,16 +134,36 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
   async function listJobs(principal: ApiPrincipal, req: ApiRequest): Promise<ApiResponse> {
     const parsed = ListJobsQuery.safeParse(definedOnly(req.query));
     if (!parsed.success) return invalid(firstIssue(parsed.error));
-    const { status, limit } = parsed.data;
+    const { status, limit, cursor } = parsed.data;
+    const { tenant } = principal;
+    await ensureIndex(tenant);
+    // Newest first from the index: records are read only for the page (plus those a status filter skips).
+    const prefix = apiKeys.tenantIndexPrefix(tenant);
     const jobs = [];
-    for await (const key of deps.store.list(apiKeys.tenantJobsPrefix(principal.tenant))) {
-      const record = await readRecord(key);
+    let nextCursor: string | undefined;
+    for await (const key of deps.store.list(prefix)) {
+      const entry = key.slice(prefix.length);
+      if (cursor && entry <= cursor) continue;
+      if (jobs.length === limit) {
+        nextCursor = jobs.at(-1)?.cursor;
+        break;
+      }
+      const record = await readRecord(apiKeys.tenantJob(tenant, entry.slice(14)));
       if (!record) continue;
       const summary = await jobSummary(deps.store, record);
-      if (!status || summary.state === status) jobs.push(summary);
+      if (!status || summary.state === status) jobs.push({ summary, cursor: entry });
     }
-    jobs.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.jobId.localeCompare(b.jobId));
-    return json(200, { jobs: jobs.slice(0, limit) });
+    return json(200, { jobs: jobs.map((j) => j.summary), ...(nextCursor ? { nextCursor } : {}) });
+  }
+
+  /** Index every record of a tenant once (records made before the index existed), then mark it done. */
+  async function ensureIndex(tenant: string): Promise<void> {
+    if (await deps.store.exists(apiKeys.tenantIndexMarker(tenant))) return;
+    for await (const key of deps.store.list(apiKeys.tenantJobsPrefix(tenant))) {
+      const record = await readRecord(key);
+      if (record) await deps.store.put(apiKeys.tenantIndexEntry(tenant, record.createdAt, record.jobId), '');
+    }
+    await deps.store.put(apiKeys.tenantIndexMarker(tenant), '');
   }
 
   async function getJob(principal: ApiPrincipal, jobId: string): Promise<ApiResponse> {

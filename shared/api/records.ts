@@ -4,8 +4,8 @@
  * ```
  * api-keys/<sha256(key)>.json            { tenant, name?, createdAt }: the key itself is never stored
  * tenants/<tenant>/inbox/<path>         the tenant's own audio: the only keys its `{ s3Key }` sources may name
- * tenants/<tenant>/jobs/<jobId>.json     the API's job record (source, options, webhook): the tenant index,
- *                                        so "is this my job" is one GET and listing is one prefix LIST
+ * tenants/<tenant>/jobs/<jobId>.json     the API's job record (source, options, webhook): "is this my job" is one GET
+ * tenants/<tenant>/index/<rev-ts>-<id>   empty: newest-first index, so `GET /jobs?limit=N` reads O(N) records
  * jobs/<jobId>/request.json              the options the pipeline applies to this job (read by the splitter)
  * uploads/<jobId>/<fileName>             the uploaded source of an `{ upload: true }` job
  * ```
@@ -46,6 +46,12 @@ export const apiKeys = {
   apiKey: (keyHash: string) => `api-keys/${keyHash}.json`,
   tenantJobsPrefix: (tenant: string) => `tenants/${tenant}/jobs/`,
   tenantSourcesPrefix: (tenant: string) => `tenants/${tenant}/inbox/`,
+  /** Newest-first index of a tenant's jobs: `<13-digit (9999999999999 - createdAt ms)>-<jobId>`, sorted by key. */
+  tenantIndexPrefix: (tenant: string) => `tenants/${tenant}/index/`,
+  tenantIndexEntry: (tenant: string, createdAt: string, jobId: string) =>
+    `tenants/${tenant}/index/${String(9_999_999_999_999 - Date.parse(createdAt)).padStart(13, '0')}-${jobId}`,
+  /** Present once every record of the tenant has an index entry (written by the first listing after an upgrade). */
+  tenantIndexMarker: (tenant: string) => `tenants/${tenant}/index.v1`,
   tenantJob: (tenant: string, jobId: string) => `tenants/${tenant}/jobs/${jobId}.json`,
   request: (jobId: string) => `${jobKeys(jobId).root}request.json`,
   uploadsPrefix: 'uploads/',

@@ -65,6 +65,8 @@ export const ListJobsQuery = z
   .object({
     status: z.enum(API_JOB_STATES).optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
+    /** `nextCursor` of the previous page. */
+    cursor: z.string().regex(/^\d{13}-[a-z0-9][a-z0-9-]{7,63}$/, 'a nextCursor from an earlier page').optional(),
   })
   .strict();
 
