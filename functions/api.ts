@@ -14,6 +14,8 @@ import { type ApiRequest, createApi } from '../shared/api/handler.js';
 import type { JobSubmitter, UrlSigner } from '../shared/api/ports.js';
 import { bucketStore, observability, portLogger, sqsClient } from './lib/aws.js';
 import { BaseEnv, parseEnv } from './lib/env.js';
+import { WebhookProducerEnv } from './lib/webhook-env.js';
+import { createWebhookQueueNotifier, sqsWebhookQueue } from './lib/webhook-queue.js';
 import type { StartJobMessage } from './lib/s3-event.js';
 
 /** The API function's environment. */
@@ -45,6 +47,8 @@ const submitter: JobSubmitter = {
   },
 };
 
+const { VOXPIPE_WEBHOOK_QUEUE_URL: webhookQueueUrl } = parseEnv(WebhookProducerEnv, process.env);
+
 const api = createApi({
   store,
   keys: createStoreApiKeys(store),
@@ -52,6 +56,8 @@ const api = createApi({
   signer,
   logger: portLogger(logger),
   linkTtlSeconds: env.VOXPIPE_LINK_TTL_SECONDS,
+  // `job.transcript.edited` goes to the webhook queue when the stack has webhooks.
+  ...(webhookQueueUrl ? { notifier: createWebhookQueueNotifier(sqsWebhookQueue(sqsClient(), webhookQueueUrl)) } : {}),
 });
 
 export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {

@@ -182,6 +182,8 @@ export class VoxpipeStack extends Stack {
     this.enricher = this.createEnricher(props, provider);
     this.webhooks = this.createWebhooks(props);
     if (this.webhooks && this.enricher) this.webhooks.addProducer(this.enricher.fn);
+    // Transcript corrections (`POST /jobs/{id}/transcript/revisions`) send `job.transcript.edited`.
+    if (this.webhooks) this.webhooks.addProducer(this.api.fn);
     this.monitoring = new Monitoring(this, 'Monitoring', {
       queues: {
         Split: this.ingest.splitQueue,

@@ -88,6 +88,8 @@ export function applyEdit(transcript: RevisedTranscript, edit: TranscriptEdit): 
     if (index === undefined) throw new EditError(`segments.${k}.id`, `no segment ${change.id} in this transcript`);
     const before = segments[index] as (typeof segments)[number];
     const after = { ...before, ...(change.text !== undefined ? { text: change.text.trim() } : {}), ...(change.start !== undefined ? { start: change.start } : {}), ...(change.end !== undefined ? { end: change.end } : {}) };
+    // A person corrected the text: it is no longer the model's suspect output.
+    if (change.text !== undefined) delete (after as { suspect?: true }).suspect;
     if (!(after.end > after.start)) throw new EditError(`segments.${k}.end`, `segment ${change.id} would end (${after.end} s) before it starts (${after.start} s)`);
     if (after.start > transcript.durationSeconds + 1) throw new EditError(`segments.${k}.start`, `segment ${change.id} would start after the end of the audio (${transcript.durationSeconds} s)`);
     // The words of a changed segment no longer match it: drop them, the renderers then time by characters.

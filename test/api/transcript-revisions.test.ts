@@ -34,7 +34,7 @@ const original: Transcript = {
   segments: [
     { id: 0, start: 0, end: 2, text: 'hello there', speaker: 'SPEAKER_0' },
     { id: 1, start: 2.5, end: 4, text: 'general kenobi', speaker: 'SPEAKER_1' },
-    { id: 2, start: 5, end: 6, text: 'you are a bold one', speaker: 'SPEAKER_0' },
+    { id: 2, start: 5, end: 6, text: 'you are a bold one', speaker: 'SPEAKER_0', suspect: true },
   ],
   words: [
     { word: 'hello', start: 0, end: 1 },
@@ -118,6 +118,10 @@ describe('transcript revisions', () => {
     expect(res.status).toBe(201);
     expect(res.body.segments.map((s: { speaker: string }) => s.speaker)).toEqual(['Obi-Wan', 'SPEAKER_1', 'Obi-Wan']);
     expect(await text(jobKeys(JOB).result('vtt'))).toContain('<v Obi-Wan>you are a bold one');
+    // Renaming is not a correction of the text: the segment stays suspect until its text is edited.
+    expect(res.body.segments[2].suspect).toBe(true);
+    const fixed = await edit({ baseRevision: 1, segments: [{ id: 2, text: 'you are a bold one.' }] });
+    expect(fixed.body.segments[2].suspect).toBeUndefined();
   });
 
   it('refuses a stale base revision (409), an unknown segment or end before start (400), and other tenants (404)', async () => {

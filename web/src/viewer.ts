@@ -170,7 +170,7 @@ export async function renderViewer(root: HTMLElement, jobId: string): Promise<()
     );
     const tr = translationOf(s);
     if (translation) el.append(h('p', { class: 'translation', lang: translation }, tr ?? ''));
-    if (s.suspect) el.append(h('span', { class: 'badge', title: s.suspectReason ?? 'the accuracy checks flagged this segment' }, `Check: ${s.suspectReason ?? 'suspect'}`));
+    if (s.suspect) el.append(h('span', { class: 'badge', title: s.suspectReason ?? 'the accuracy checks flagged this segment' }, `Check: ${s.suspectReason ?? 'flagged by the accuracy checks (see Warnings)'}`));
     el.append(h('button', { type: 'button', class: 'edit plain small', 'aria-label': `Edit segment at ${clock(s.start)}` }, 'Edit'));
     return el;
   }
