@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pLimit from 'p-limit';
 import { type ConfigOverrides, loadConfig, PROVIDERS } from '../shared/config.js';
 import { ConfigError, errorMessage } from '../shared/core/errors.js';
@@ -246,9 +246,16 @@ function parseFormats(value: string): ResultExt[] {
 
 /** Entry point: exit code 2 for configuration errors, with the message alone (no stack). */
 export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  usageErrorsExitTwo(program);
   try {
-    await buildProgram().parseAsync(argv);
+    await program.parseAsync(argv);
   } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; a usage error (unknown option, missing or bad argument) exits 2, as documented.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
     if (err instanceof ConfigError) {
       process.stderr.write(`voxpipe: ${err.message}\n`);
       process.exitCode = 2;
@@ -256,6 +263,12 @@ export async function main(argv: string[]): Promise<void> {
     }
     throw err;
   }
+}
+
+/** Every command throws instead of exiting, so `main` can map usage errors to exit code 2 (commander's own is 1). */
+function usageErrorsExitTwo(command: Command): void {
+  command.exitOverride();
+  for (const sub of command.commands) usageErrorsExitTwo(sub);
 }
 
 /** The enrichments asked for on the command line. A bad `--extract` file is a usage error (exit 2). */

@@ -45,3 +45,13 @@ describe('result names of one run', () => {
     expect(sources.sort()).toEqual([...inputs].sort());
   });
 });
+
+describe('usage errors', () => {
+  it('an unknown option exits 2 (as documented), --help exits 0', async () => {
+    const bad = await voxpipe(['transcribe', '--no-such-flag', 'x.mp3']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown option/);
+    expect((await voxpipe(['watch'])).code).toBe(2); // missing argument
+    expect((await voxpipe(['transcribe', '--help'])).code).toBe(0);
+  });
+});
