@@ -8,7 +8,7 @@
  * the copy's answer, the destination is looked up first (HeadObject) and adopted when present: a file is
  * never copied into the inbox twice by a resumed run.
  *
- * Limits: CopyObject copies objects up to 5 GB; a larger source fails with a message saying so.
+ * Copies: CopyObject up to 5 GB, a multipart copy (UploadPartCopy, `s3-copy.ts`) above.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CopyObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -19,10 +19,10 @@ import type { JobRunner, SourceFile } from '../backfill/ports.js';
 import { type DropReason, REASON_SUFFIX } from '../core/profile-paths.js';
 import type { BlobStore } from '../ports.js';
 import { errorNameOf, httpStatusOf, translateAwsError } from './aws-errors.js';
+import { copyS3Object, MAX_SINGLE_COPY_BYTES } from './s3-copy.js';
 import { parseS3Url } from './backfill-s3-source.js';
 
 /** Largest object a single CopyObject copies. */
-const MAX_COPY_BYTES = 5 * 1024 ** 3;
 /** Tries of one copy. */
 const COPY_ATTEMPTS = 3;
 
@@ -132,10 +132,13 @@ export function createS3CopyRunner(opts: S3CopyRunnerOptions): JobRunner {
   }
 
   async function copyOnce(srcBucket: string, srcKey: string, key: string, size: number): Promise<string> {
-    if (size > MAX_COPY_BYTES) {
-      throw new PermanentError(`s3://${srcBucket}/${srcKey}: larger than 5 GB, which CopyObject cannot copy; upload it to s3://${bucket}/${key} yourself`);
-    }
     try {
+      if (size > MAX_SINGLE_COPY_BYTES) {
+        await copyS3Object(client, { bucket: srcBucket, key: srcKey }, { bucket, key });
+        const version = await headVersion(key);
+        if (!version) throw new TransientError(`copy to s3://${bucket}/${key}: the multipart copy left no object`);
+        return version;
+      }
       const res = await client.send(
         new CopyObjectCommand({ Bucket: bucket, Key: key, CopySource: `${srcBucket}/${srcKey.split('/').map(encodeURIComponent).join('/')}` }),
       );

@@ -1,22 +1,23 @@
-import { CopyObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { NotFoundError, PermanentError } from '../core/errors.js';
 import type { DropArea } from '../ports.js';
 import { errorNameOf, httpStatusOf, translateAwsError } from './aws-errors.js';
+import { type CopyOptions, copyS3Object } from './s3-copy.js';
 import { createS3Store } from './s3-store.js';
 
 /**
  * The drop folder in one bucket: `move` is CopyObject + DeleteObject (S3 has no rename; on a versioned
  * bucket the delete leaves a delete marker and the old version expires with the noncurrent-version rule),
- * `publish` is CopyObject. CopyObject copies up to 5 GB in one call, the same bound as the splitter's input.
+ * `publish` is a copy: CopyObject up to 5 GB, a multipart copy (UploadPartCopy) above (`s3-copy.ts`).
  * Missing sources become `NotFoundError`; other errors are translated as in the S3 BlobStore.
  */
-export function createS3DropArea(opts: { readonly client: S3Client; readonly bucket: string }): DropArea {
+export function createS3DropArea(opts: { readonly client: S3Client; readonly bucket: string; readonly copy?: CopyOptions }): DropArea {
   const { client, bucket } = opts;
   // Plain reads and writes are the BlobStore's: one place translates S3 errors for them.
   const store = createS3Store({ client, bucket });
   const copy = async (from: string, to: string) => {
     try {
-      await client.send(new CopyObjectCommand({ Bucket: bucket, Key: to, CopySource: copySource(bucket, from), MetadataDirective: 'COPY' }));
+      await copyS3Object(client, { bucket, key: from }, { bucket, key: to }, opts.copy);
     } catch (err) {
       throw notFoundOr(err, from, `s3 copy ${from} → ${to}`);
     }
@@ -57,11 +58,6 @@ export async function headDroppedObject(client: S3Client, bucket: string, key: s
     if (isNotFound(err)) return undefined;
     throw translateAwsError(err, `s3 head ${key}`);
   }
-}
-
-/** `x-amz-copy-source`: bucket and key, URL-encoded per segment (spaces, `+` and unicode survive). */
-function copySource(bucket: string, key: string): string {
-  return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
 }
 
 function isNotFound(err: unknown): boolean {

@@ -8,7 +8,8 @@
  *
  * It also fixes one s3rver decoding bug on the way through: S3 percent-decodes `x-amz-copy-source` fully
  * (`%2B` is `+`), s3rver only with `decodeURI` (which leaves `%2B`, `%2F`, … encoded), so a CopyObject of a key
- * with `+` fails there. The header is re-encoded into the form both decode to the same key.
+ * with `+` fails there. The header is re-encoded into the form both decode to the same key. And it adds
+ * UploadPartCopy (multipart copy of objects over 5 GB), which s3rver does not implement.
  */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -54,11 +55,49 @@ export async function startConditionalS3Proxy(upstream: string): Promise<Conditi
       head.end();
     });
 
+  /** One upstream request, body buffered: status, headers, body. */
+  const call = (method: string, path: string, headers: Record<string, string>, body?: Buffer) =>
+    new Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }>((resolve, reject) => {
+      const r = request({ hostname: target.hostname, port: target.port, path, method, headers }, async (up) => {
+        resolve({ status: up.statusCode ?? 502, headers: up.headers, body: await readAll(up) });
+      });
+      r.on('error', reject);
+      r.end(body);
+    });
+
+  /**
+   * UploadPartCopy, which s3rver answers with 501: read the source range (honouring
+   * `x-amz-copy-source-if-match`), upload it as the part, answer with S3's `CopyPartResult`.
+   */
+  const uploadPartCopy = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    await readAll(req);
+    const source = decodeURIComponent(String(req.headers['x-amz-copy-source'])).replace(/^\//, '');
+    const sourcePath = `/${source.split('/').map(encodeURIComponent).join('/')}`;
+    const range = req.headers['x-amz-copy-source-range'];
+    const got = await call('GET', sourcePath, typeof range === 'string' ? { range } : {});
+    const ifMatch = req.headers['x-amz-copy-source-if-match'];
+    const xmlError = (status: number, code: string): void =>
+      void res.writeHead(status, { 'content-type': 'application/xml' }).end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${code}</Message></Error>`);
+    if (got.status === 404) return xmlError(404, 'NoSuchKey');
+    if (typeof ifMatch === 'string' && got.headers.etag !== ifMatch) return xmlError(412, 'PreconditionFailed');
+    const put = await call('PUT', (req.url ?? '').replace(/&x-id=UploadPartCopy/, ''), { 'content-length': String(got.body.length) }, got.body);
+    if (put.status !== 200) return void res.writeHead(put.status, put.headers).end(put.body);
+    res
+      .writeHead(200, { 'content-type': 'application/xml' })
+      .end(`<?xml version="1.0" encoding="UTF-8"?><CopyPartResult><LastModified>${new Date().toISOString()}</LastModified><ETag>${put.headers.etag}</ETag></CopyPartResult>`);
+  };
+
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const conditional =
       req.headers['if-none-match'] === '*' &&
       ((req.method === 'PUT' && !url.searchParams.has('partNumber')) || (req.method === 'POST' && url.searchParams.has('uploadId')));
+    if (req.method === 'PUT' && url.searchParams.has('partNumber') && typeof req.headers['x-amz-copy-source'] === 'string') {
+      void uploadPartCopy(req, res).catch((err) => {
+        if (!res.headersSent) res.writeHead(500).end(String(err));
+      });
+      return;
+    }
     if (!conditional) {
       const objectKey = url.pathname.split('/').filter(Boolean).length >= 2 ? url.pathname : undefined;
       const wholePut = req.method === 'PUT' && !url.searchParams.has('partNumber') && !url.searchParams.has('uploadId');
