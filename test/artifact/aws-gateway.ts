@@ -234,7 +234,12 @@ export async function startAwsGateway(opts: GatewayOptions): Promise<AwsGateway>
       if (typeof headers.authorization === 'string') headers.authorization = headers.authorization.replace(/Credential=[^/]+/, `Credential=${opts.emulatorAccessKey}`);
       // Versioned buckets: ask for the object's version by key only (s3rver keeps one version per key).
       upstreamUrl.searchParams.delete('versionId');
+      // Ranged GETs are answered here as S3 does (s3rver ignores the end of a range and never answers a range
+      // request on an empty object): the whole object is fetched, then cut.
+      const range = req.method === 'GET' && typeof headers.range === 'string' ? /^bytes=(\d*)-(\d*)$/.exec(headers.range) : null;
+      if (range) delete headers.range;
       const up = await send(upstreamUrl, req.method ?? 'GET', headers, body);
+      if (range && up.status === 200) return cutRange(up, range[1]!, range[2]!, String(req.headers.range));
       await afterS3Write(req, url, body, up);
       return up;
     }
@@ -321,6 +326,25 @@ function send(url: URL, method: string, headers: IncomingHttpHeaders, body: Buff
     req.on('error', reject);
     req.end(method === 'HEAD' || method === 'GET' ? undefined : body);
   });
+}
+
+/** A 200 answer cut to `bytes=<first>-<last>` as S3 answers a Range GET: 206 with Content-Range, or 416 InvalidRange. */
+function cutRange(up: Upstream, first: string, last: string, requested: string): Upstream {
+  const size = up.body.length;
+  let start = first === '' ? Math.max(0, size - Number(last)) : Number(first);
+  let end = first === '' || last === '' ? size - 1 : Math.min(Number(last), size - 1);
+  if (first === '' && last === '') [start, end] = [0, size - 1];
+  if (start >= size || start > end) {
+    return {
+      status: 416,
+      headers: { 'content-type': 'application/xml', 'content-range': `bytes */${size}` },
+      body: Buffer.from(
+        `<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidRange</Code><Message>The requested range is not satisfiable</Message><RangeRequested>${requested}</RangeRequested><ActualObjectSize>${size}</ActualObjectSize></Error>`,
+      ),
+    };
+  }
+  const body = up.body.subarray(start, end + 1);
+  return { status: 206, headers: { ...up.headers, 'content-length': String(body.length), 'content-range': `bytes ${start}-${end}/${size}` }, body };
 }
 
 /** Access key and service of a SigV4-signed request (Authorization header or presigned URL). */
