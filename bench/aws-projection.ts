@@ -83,7 +83,11 @@ for (const chunkSeconds of [30, 60, 120, 600]) {
       {
         store,
         audio: createFfmpegAudioTools(),
-        queue: { send: async (m: readonly ChunkTask[]) => void (chunks += m.length) },
+        queue: {
+          send: async (m: readonly ChunkTask[]) => {
+            chunks += m.length;
+          },
+        },
         capabilities,
         workDir: dir,
         logger: { debug() {}, info() {}, warn() {}, error() {} },

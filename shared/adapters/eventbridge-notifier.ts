@@ -1,4 +1,4 @@
-import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { type EventBridgeClient, PutEventsCommand, type PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
 import { TransientError } from '../core/errors.js';
 import type { JobEvent, Notifier } from '../ports.js';
 import { translateAwsError } from './aws-errors.js';
@@ -26,7 +26,7 @@ export function createEventBridgeNotifier(opts: EventBridgeNotifierOptions): Not
   return {
     async notify(event: JobEvent) {
       if (event.type === 'job.progress' && !opts.progress) return;
-      let res;
+      let res: PutEventsCommandOutput;
       try {
         res = await opts.client.send(
           new PutEventsCommand({

@@ -9,6 +9,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -140,7 +141,7 @@ export function createS3Store(opts: S3StoreOptions): BlobStore {
     async *list(prefix) {
       let token: string | undefined;
       do {
-        let page;
+        let page: ListObjectsV2CommandOutput;
         try {
           page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
         } catch (err) {

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
+import { type BatchResultErrorEntry, SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
 import { PermanentError, TransientError } from '../core/errors.js';
 import type { WorkQueue } from '../ports.js';
 import { translateAwsError } from './aws-errors.js';
@@ -33,7 +33,7 @@ export function createSqsQueue<T>(opts: SqsQueueOptions<T>): WorkQueue<T> {
   async function sendBatch(entries: SendMessageBatchRequestEntry[]): Promise<void> {
     let pending = entries;
     for (let round = 1; pending.length > 0; round += 1) {
-      let failed;
+      let failed: BatchResultErrorEntry[];
       try {
         const res = await opts.client.send(new SendMessageBatchCommand({ QueueUrl: opts.queueUrl, Entries: pending }));
         failed = res.Failed ?? [];

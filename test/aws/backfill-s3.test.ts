@@ -66,7 +66,7 @@ describe('backfill from S3 (s3rver)', () => {
       { maxInFlight: 3, usdPerMinute: 0.001 },
     );
     await journal.close();
-    pipeline.stop();
+    await pipeline.stop();
 
     // THEN 12 jobs completed, each copied once under its relative key, with the pipeline's reported cost
     const copies = send.mock.calls.map(([cmd]) => cmd).filter((cmd) => cmd instanceof CopyObjectCommand);
@@ -100,7 +100,7 @@ describe('backfill from S3 (s3rver)', () => {
       { maxInFlight: 2, usdPerMinute: 0.001 },
     );
     await journal.close();
-    pipeline.stop();
+    await pipeline.stop();
 
     // THEN the landed copy was adopted and only the two other files were copied
     const copied = send.mock.calls.map(([cmd]) => cmd).filter((cmd) => cmd instanceof CopyObjectCommand).map((c) => (c as CopyObjectCommand).input.Key);

@@ -134,7 +134,7 @@ describe('AWS drop folder: inbox/<profile>/… with profiles and metadata overri
     const jobId = 'dropstuck00000000000';
     const updatedAt = new Date(Date.now() - 2 * 3600_000).toISOString();
     await aws.store.put('inbox/meetings/lost call.wav', 'audio');
-    await aws.store.put(jobKeys(jobId).root + 'drop.json', JSON.stringify({ drop: { profile: 'meetings', path: 'lost call.wav' }, formats: ['json'] }));
+    await aws.store.put(`${jobKeys(jobId).root}drop.json`, JSON.stringify({ drop: { profile: 'meetings', path: 'lost call.wav' }, formats: ['json'] }));
     await aws.store.put(jobKeys(jobId).status, JSON.stringify({ jobId, source: 's3://voxpipe-ingest/inbox/meetings/lost call.wav', state: 'transcribing', updatedAt }));
     await aws.store.put(jobKeys(jobId).running, '');
     // WHEN the sweeper runs

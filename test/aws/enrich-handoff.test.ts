@@ -22,7 +22,12 @@ async function setup(options: Partial<JobOptions>, queueUrl: string | null = 'ht
   const sent: unknown[] = [];
   const published: JobEvent[] = [];
   const warnings: string[] = [];
-  const sqs = { send: async (cmd: { input: { Entries: { MessageBody: string }[] } }) => (sent.push(...cmd.input.Entries.map((e) => JSON.parse(e.MessageBody))), {}) };
+  const sqs = {
+    send: async (cmd: { input: { Entries: { MessageBody: string }[] } }) => {
+      sent.push(...cmd.input.Entries.map((e) => JSON.parse(e.MessageBody)));
+      return {};
+    },
+  };
   const logger: Logger = { debug: () => {}, info: () => {}, warn: (m) => void warnings.push(m), error: () => {} };
   const handoff = enrichHandoff({ store, notifier: { notify: async (e) => void published.push(e) }, sqs: sqs as unknown as SQSClient, queueUrl: queueUrl ?? undefined, logger });
   return { store, sent, published, warnings, handoff };

@@ -12,7 +12,7 @@ export interface EventSourceMappingOptions {
   readonly client: SQSClient;
   readonly queueUrl: string;
   readonly queueArn: string;
-  readonly handler: (event: SQSEvent, context: unknown) => Promise<SQSBatchResponse | void>;
+  readonly handler: (event: SQSEvent, context: unknown) => Promise<SQSBatchResponse | undefined>;
   /** @default 1 */
   readonly batchSize?: number;
   /** Pollers (= concurrent invocations). @default 2 */

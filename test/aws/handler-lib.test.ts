@@ -121,7 +121,12 @@ describe('EventBridge notifier', () => {
     const sent: any[] = [];
     return {
       sent,
-      client: { send: async (cmd: { input: unknown }) => (sent.push(cmd.input), { FailedEntryCount: failed, Entries: [failed ? { ErrorCode: 'InternalFailure' } : { EventId: '1' }] }) } as any,
+      client: {
+        send: async (cmd: { input: unknown }) => {
+          sent.push(cmd.input);
+          return { FailedEntryCount: failed, Entries: [failed ? { ErrorCode: 'InternalFailure' } : { EventId: '1' }] };
+        },
+      } as any,
     };
   };
 
