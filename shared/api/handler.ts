@@ -7,10 +7,10 @@
  * Every route needs an API key (`Authorization: Bearer <key>` or `x-api-key`); a job of another tenant
  * answers exactly like a job that does not exist (404).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { checkWebhookUrl, type UrlPolicy } from '../adapters/ssrf-guard.js';
-import { errorMessage, NotFoundError, PermanentError } from '../core/errors.js';
+import { AlreadyExistsError, errorMessage, NotFoundError, PermanentError } from '../core/errors.js';
 import { isSafeKeyUnder, unsafeKeyReason } from '../core/key-safety.js';
 import { WEBHOOK_SECRET_PREFIX, type WebhookTarget, webhookTargetKey } from '../core/webhook-target.js';
 import type { BlobStore, Logger, Notifier } from '../ports.js';
@@ -21,6 +21,18 @@ import { type ApiJobRecord, apiKeys, type JobRequest } from './records.js';
 import { resetFailedJob } from './retry.js';
 import { currentTranscript, EditError, RevisionConflictError, saveRevision, TranscriptEditBody } from './revisions.js';
 import { CreateJobBody, firstIssue, JOB_ID_PATTERN, ListJobsQuery } from './schemas.js';
+
+/** How long an `Idempotency-Key` answers its first job. */
+const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+
+/** `tenants/<tenant>/idempotency/<sha256(key)>.json`: the first request made with a key. */
+interface IdempotencyClaim {
+  readonly requestHash: string;
+  readonly jobId: string;
+  readonly sourceKey: string;
+  readonly sourceKind: ApiJobRecord['sourceKind'];
+  readonly createdAt: string;
+}
 
 /** An HTTP request, as either runtime sees it. Header names are lowercase. */
 export interface ApiRequest {
@@ -107,6 +119,26 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
       options,
       ...(webhook ? { webhook } : {}),
     };
+    // Idempotency-Key: the first request with a key claims it (conditional write); a repeat with the same body
+    // answers that job again, one with another body is a conflict.
+    const idempotencyKey = req.headers['idempotency-key'];
+    if (idempotencyKey !== undefined) {
+      if (!/^[\x21-\x7e][\x20-\x7e]{0,254}$/.test(idempotencyKey)) return invalid({ field: 'Idempotency-Key', message: '1–255 printable ASCII characters' });
+      const claimKey = apiKeys.idempotency(principal.tenant, createHash('sha256').update(idempotencyKey).digest('hex'));
+      const claim: IdempotencyClaim = { requestHash: createHash('sha256').update(JSON.stringify(parsed.data)).digest('hex'), jobId, sourceKey, sourceKind: record.sourceKind, createdAt: record.createdAt };
+      try {
+        await deps.store.put(claimKey, JSON.stringify(claim), { ifNoneMatch: '*', contentType: 'application/json' });
+      } catch (err) {
+        if (!(err instanceof AlreadyExistsError)) throw err;
+        const first = JSON.parse(new TextDecoder().decode(await deps.store.get(claimKey))) as IdempotencyClaim;
+        const fresh = now() - Date.parse(first.createdAt) < IDEMPOTENCY_TTL_MS;
+        if (fresh && first.requestHash !== claim.requestHash) {
+          return error(409, 'conflict', 'Idempotency-Key was already used with a different request body');
+        }
+        if (fresh) return accepted(first.jobId, first.sourceKind, first.sourceKey, { 'idempotent-replayed': 'true' });
+        await deps.store.put(claimKey, JSON.stringify(claim), { contentType: 'application/json' });
+      }
+    }
     const request: JobRequest = { jobId, tenant: principal.tenant, options, ...(webhook ? { webhook } : {}) };
     // The request first: the splitter reads it, and an upload can arrive as soon as the URL is out.
     await writeJsonObject(deps.store, apiKeys.request(jobId), request);
@@ -119,15 +151,18 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
     await writeJsonObject(deps.store, apiKeys.tenantJob(principal.tenant, jobId), record);
     await deps.store.put(apiKeys.tenantIndexEntry(principal.tenant, record.createdAt, jobId), '');
     deps.logger.info('job submitted', { jobId, tenant: principal.tenant, source: sourceKey });
-    if (record.sourceKind === 's3Key') {
-      await deps.submitter.start(record);
-      return json(202, { jobId, state: 'queued' }, { location: `/jobs/${jobId}` });
-    }
+    if (record.sourceKind === 's3Key') await deps.submitter.start(record);
+    return accepted(jobId, record.sourceKind, sourceKey);
+  }
+
+  /** The 202 of a created (or, for an idempotent repeat, earlier) job. */
+  async function accepted(jobId: string, kind: ApiJobRecord['sourceKind'], sourceKey: string, headers: Record<string, string> = {}): Promise<ApiResponse> {
+    if (kind === 's3Key') return json(202, { jobId, state: 'queued' }, { location: `/jobs/${jobId}`, ...headers });
     const uploadUrl = await deps.signer.putUrl(sourceKey, linkTtlSeconds);
     return json(
       202,
       { jobId, state: 'awaiting_upload', uploadUrl, uploadExpiresAt: new Date(now() + linkTtlSeconds * 1000).toISOString() },
-      { location: `/jobs/${jobId}` },
+      { location: `/jobs/${jobId}`, ...headers },
     );
   }
 

@@ -52,6 +52,8 @@ export const apiKeys = {
     `tenants/${tenant}/index/${String(9_999_999_999_999 - Date.parse(createdAt)).padStart(13, '0')}-${jobId}`,
   /** Present once every record of the tenant has an index entry (written by the first listing after an upgrade). */
   tenantIndexMarker: (tenant: string) => `tenants/${tenant}/index.v1`,
+  /** The first `POST /jobs` made with an `Idempotency-Key` (hashed). */
+  idempotency: (tenant: string, keyHash: string) => `tenants/${tenant}/idempotency/${keyHash}.json`,
   tenantJob: (tenant: string, jobId: string) => `tenants/${tenant}/jobs/${jobId}.json`,
   request: (jobId: string) => `${jobKeys(jobId).root}request.json`,
   uploadsPrefix: 'uploads/',
