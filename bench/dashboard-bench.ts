@@ -5,8 +5,9 @@
  *
  * Seeds a finished 3-hour job (~30,000 words, 3 speakers, silent 3-hour mp3 source) into a fresh `voxpipe serve`
  * store, signs in, and per round opens the viewer in a new tab and measures:
- * - open: navigation start → first segments painted (`body[data-viewer-ready]` + two animation frames), and its
- *   parts: transcript fetched + parsed (`voxpipe:transcript-loaded`), first render (`…-rendered`);
+ * - open: navigation start → first segments painted (`voxpipe:transcript-painted`, two animation frames after the
+ *   first render), with its parts: the transcript request, data loaded (`voxpipe:transcript-loaded`), first render
+ *   (`…-rendered`); and the wall time seen from node (adds the DevTools protocol round trips);
  * - scroll: 300 animation frames scrolling the list by 900 px a frame (top to ~bottom), frame times p50/p95/max
  *   and frames over 50 ms, and how many segment elements exist at the end (virtualization keeps it small);
  * - seek: click on the timeline at 90 % → the current segment highlighted and scrolled to.
@@ -43,7 +44,15 @@ const IN_PAGE = {
   twoFrames: 'new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))',
   marks: `(() => {
     const at = (name) => performance.getEntriesByName(name)[0]?.startTime ?? NaN;
-    return { loaded: at('voxpipe:transcript-loaded'), rendered: at('voxpipe:transcript-rendered'), segs: document.querySelectorAll('#transcript .seg').length };
+    const tr = performance.getEntriesByType('resource').find((e) => e.name.endsWith('/transcript'));
+    return {
+      loaded: at('voxpipe:transcript-loaded'),
+      rendered: at('voxpipe:transcript-rendered'),
+      painted: at('voxpipe:transcript-painted'),
+      transcriptMs: tr ? tr.responseEnd - tr.startTime : NaN,
+      transcriptKb: tr ? tr.encodedBodySize / 1024 : NaN,
+      segs: document.querySelectorAll('#transcript .seg').length,
+    };
   })()`,
   scroll: `(async () => {
     const list = document.getElementById('transcript');
@@ -73,6 +82,9 @@ const IN_PAGE = {
 
 interface Round {
   openMs: number;
+  wallMs: number;
+  transcriptMs: number;
+  transcriptKb: number;
   loadedMs: number;
   renderMs: number;
   domSegments: number;
@@ -98,18 +110,19 @@ try {
     await page.waitForSelector('body[data-viewer-ready] #transcript .seg');
     await page.evaluate(IN_PAGE.twoFrames);
     const openMs = Date.now() - t0;
-    const marks = (await page.evaluate(IN_PAGE.marks)) as { loaded: number; rendered: number; segs: number };
+    await page.waitForFunction(() => performance.getEntriesByName('voxpipe:transcript-painted').length > 0);
+    const marks = (await page.evaluate(IN_PAGE.marks)) as { loaded: number; rendered: number; painted: number; transcriptMs: number; transcriptKb: number; segs: number };
     const scroll = (await page.evaluate(IN_PAGE.scroll)) as Pick<Round, 'p50' | 'p95' | 'max' | 'slow' | 'scrolledPx' | 'endSegments'>;
     const seekMs = (await page.evaluate(IN_PAGE.seek)) as number;
-    results.push({ openMs, loadedMs: marks.loaded, renderMs: marks.rendered - marks.loaded, domSegments: marks.segs, ...scroll, seekMs });
+    results.push({ openMs: marks.painted, wallMs: openMs, transcriptMs: marks.transcriptMs, transcriptKb: marks.transcriptKb, loadedMs: marks.loaded, renderMs: marks.rendered - marks.loaded, domSegments: marks.segs, ...scroll, seekMs });
     await page.close();
   }
   const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '–');
   console.log(`\nViewer, ${hours} h transcript: ${transcript.segments.length} segments, ${transcript.words?.length} words (chromium ${browser.context.browser()?.version() ?? ''})\n`);
-  console.log('| round | open → painted (ms) | fetch+parse (ms) | first render (ms) | segments in DOM | scroll p50 / p95 / max frame (ms) | frames > 50 ms | segments in DOM after scrolling | seek to 90 % (ms) |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('| round | navigation → first segments painted (ms) | of which transcript fetch (ms, kB) | data loaded at (ms) | first render (ms) | wall, incl. CDP (ms) | segments in DOM | scroll p50 / p95 / max frame (ms) | frames > 50 ms | segments in DOM after scrolling | seek to 90 % (ms) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   results.forEach((r, k) => {
-    console.log(`| ${k + 1} | ${fmt(r.openMs)} | ${fmt(r.loadedMs)} | ${fmt(r.renderMs)} | ${r.domSegments} | ${r.p50.toFixed(1)} / ${r.p95.toFixed(1)} / ${r.max.toFixed(1)} | ${r.slow} / 300 | ${r.endSegments} | ${fmt(r.seekMs)} |`);
+    console.log(`| ${k + 1} | ${fmt(r.openMs)} | ${fmt(r.transcriptMs)}, ${fmt(r.transcriptKb)} | ${fmt(r.loadedMs)} | ${fmt(r.renderMs)} | ${fmt(r.wallMs)} | ${r.domSegments} | ${r.p50.toFixed(1)} / ${r.p95.toFixed(1)} / ${r.max.toFixed(1)} | ${r.slow} / 300 | ${r.endSegments} | ${fmt(r.seekMs)} |`);
   });
 } finally {
   await browser.close();

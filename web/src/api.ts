@@ -63,8 +63,11 @@ export class ApiError extends Error {
 }
 
 let csrfToken = '';
+/** Settles once the session (and its CSRF token) is loaded: changes wait for it, reads do not. */
+let sessionLoaded: Promise<unknown> = Promise.resolve();
 
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  if (method !== 'GET') await sessionLoaded.catch(() => undefined);
   const res = await fetch(`/ui/api${path}`, {
     method,
     credentials: 'same-origin',
@@ -79,10 +82,13 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   return data as T;
 }
 
-export async function loadSession(): Promise<{ tenant: string }> {
-  const s = await request<{ tenant: string; csrfToken: string }>('GET', '/session');
-  csrfToken = s.csrfToken;
-  return s;
+export function loadSession(): Promise<{ tenant: string }> {
+  const loading = request<{ tenant: string; csrfToken: string }>('GET', '/session').then((s) => {
+    csrfToken = s.csrfToken;
+    return s;
+  });
+  sessionLoaded = loading;
+  return loading;
 }
 
 export const listJobs = (status?: string) => request<{ jobs: JobView[] }>('GET', `/jobs${status ? `?status=${encodeURIComponent(status)}` : ''}`);

@@ -169,7 +169,7 @@ export function header(...extra: (Node | string)[]): HTMLElement {
     h('a', { href: '#/', class: 'brand' }, 'voxpipe'),
     ...extra,
     h('span', { class: 'spacer' }),
-    h('span', { class: 'muted small' }, document.body.dataset.tenant ?? ''),
+    h('span', { class: 'muted small', id: 'tenant' }, document.body.dataset.tenant ?? ''),
     signout,
   );
 }

@@ -21,14 +21,16 @@ async function route(): Promise<void> {
 }
 
 async function start(): Promise<void> {
-  try {
-    const session = await loadSession();
-    document.body.dataset.tenant = session.tenant;
-  } catch {
-    return void location.assign('/');
-  }
+  // The session (tenant, CSRF token) and the first screen's data load side by side: reads need no CSRF token.
+  const session = loadSession().then(
+    (s) => {
+      document.body.dataset.tenant = s.tenant;
+      document.getElementById('tenant')?.replaceChildren(s.tenant);
+    },
+    () => location.assign('/'),
+  );
   window.addEventListener('hashchange', () => void route());
-  await route();
+  await Promise.all([session, route()]);
 }
 
 void start();

@@ -418,6 +418,7 @@ export async function renderViewer(root: HTMLElement, jobId: string): Promise<()
   index();
   document.title = `${title.textContent} · voxpipe`;
   performance.mark('voxpipe:transcript-rendered');
+  requestAnimationFrame(() => requestAnimationFrame(() => performance.mark('voxpipe:transcript-painted')));
   document.body.dataset.viewerReady = 'true';
   return () => {
     document.removeEventListener('keydown', onKey);
