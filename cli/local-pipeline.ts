@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -255,7 +255,8 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
       const base = await localJobId(file, options);
       const jobId = run.force ? `${base.slice(0, 12)}-${Date.now().toString(36)}` : await verifiedJobId(file, base, options);
       const existing = running.get(jobId);
-      if (existing) return existing;
+      // A byte-identical file shares the job; its result still names this file as its source.
+      if (existing) return existing.then((r) => ({ ...r, file, transcript: { ...r.transcript, source: file } }));
       const job = runJob(file, name, jobId, options, run.enrich);
       running.set(jobId, job);
       return job;
@@ -294,7 +295,14 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
       for (const ext of formats) {
         if (!(await store.exists(keys.result(ext)))) continue;
         const path = join(outDir, `${name}.${ext}`);
-        await store.getFile(keys.result(ext), path);
+        if (ext === 'json') {
+          // The stored transcript names the file that ran the job; a copy of that file (same content, same job)
+          // gets its own name as `source`.
+          const t = await readJson<Transcript>(store, keys.result('json'));
+          await writeFile(path, `${JSON.stringify({ ...t, source: result.file }, null, 2)}\n`);
+        } else {
+          await store.getFile(keys.result(ext), path);
+        }
         written.push(path);
       }
       for (const [key, suffix] of enrichmentFiles(result.transcript, formats)) {

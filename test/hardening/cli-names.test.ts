@@ -55,3 +55,21 @@ describe('usage errors', () => {
     expect((await voxpipe(['transcribe', '--help'])).code).toBe(0);
   });
 });
+
+describe('byte-identical inputs', () => {
+  it('share one job, and each result names its own file as source', async () => {
+    const dir = await scratchDir('copies');
+    const inputs = [join(dir, 'a', 'first.wav'), join(dir, 'b', 'copy.wav')];
+    for (const f of inputs) {
+      await mkdir(join(f, '..'), { recursive: true });
+      await writeFile(f, 'identical bytes, not audio'.repeat(40));
+    }
+    const out = join(dir, 'out');
+    await voxpipe(['transcribe', ...inputs, '--out', out, '--no-progress', '--format', 'json'], { VOXPIPE_WORK_DIR: join(dir, 'work') });
+    const first = JSON.parse(await readFile(join(out, 'first.json'), 'utf8'));
+    const copy = JSON.parse(await readFile(join(out, 'copy.json'), 'utf8'));
+    expect(first.id).toBe(copy.id);
+    expect(first.source).toBe(inputs[0]);
+    expect(copy.source).toBe(inputs[1]);
+  });
+});
