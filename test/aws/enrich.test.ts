@@ -32,7 +32,8 @@ describe('AWS enrichments: translate fr,de + summary by stack default, German fo
         VOXPIPE_PROFILES: JSON.stringify({ profiles: { subs: { translate: ['fr'], formats: ['json', 'srt'] } } }),
       },
     });
-  }, 30_000);
+    // Emulators, doubles (the chat double parses its vendor spec) and six handlers: minutes on a loaded machine.
+  }, 300_000);
   afterAll(async () => {
     await aws?.close();
     await chat?.close();

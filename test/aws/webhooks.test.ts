@@ -303,7 +303,8 @@ describe('AWS webhooks: queue → webhook Lambda → signed POST', () => {
     // WHEN the event is raised
     await notifier.notify(event);
     const key = deadLetterKey(jobId, id);
-    await until('the dead letter', () => store.exists(key), 50_000);
+    // 12 attempts and hundreds of queue hops: a deadline for a stuck run, generous for a loaded machine.
+    await until('the dead letter', () => store.exists(key), 240_000);
     await settle();
 
     // THEN all 12 attempts went out with one webhook-id, each signed afresh
@@ -339,7 +340,7 @@ describe('AWS webhooks: queue → webhook Lambda → signed POST', () => {
       expect(record.attempts[n]!.at - record.attempts[n - 1]!.at, `wait after attempt ${n}`).toBeGreaterThanOrEqual(retryDelayMs(n)!);
     }
     expect(JSON.parse(record.body)).toMatchObject({ type: 'job.failed', data: { jobId, reason: 'corrupt audio' } });
-  }, 60_000);
+  }, 300_000);
 
   it('replays the dead letter on AWS: `voxpipe webhooks replay --bucket --queue-url` requeues it, the job’s current target gets it', async () => {
     // GIVEN the dead-lettered job.failed of the previous test, and the job's receiver fixed

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFfmpegAudioTools, encodeFlac16kMono } from '../../shared/adapters/ffmpeg-audio.js';
@@ -185,8 +186,13 @@ describe('encodeFlac16kMono (the in-process FLAC encoder behind encodeChunk)', (
     ['5 samples', Int16Array.from([1, -1, 300, -300, 32767])],
     ['one sample', Int16Array.from([-5])],
   ];
-  it.each(cases)('round-trips %s losslessly with valid CRCs', async (_what, pcm) => {
+  it.each(cases)('round-trips %s losslessly with valid CRCs and the STREAMINFO MD5 of its samples', async (_what, pcm) => {
     const flac = encodeFlac16kMono(pcm);
+    // STREAMINFO is the first block after "fLaC" and its 4-byte header; its last 16 bytes are the MD5 of the
+    // samples (signed little-endian): the checksum `flac -t` verifies.
+    expect(Buffer.from(flac.subarray(0, 4)).toString('latin1')).toBe('fLaC');
+    const md5 = createHash('md5').update(new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength)).digest('hex');
+    expect(Buffer.from(flac.subarray(8 + 34 - 16, 8 + 34)).toString('hex')).toBe(md5);
     const decoded = await decodePcm16k(flac, ['-err_detect', 'crccheck+bitstream', '-xerror']);
     expect(Buffer.from(decoded.buffer, decoded.byteOffset, decoded.byteLength).equals(Buffer.from(pcm.buffer))).toBe(true);
     expect(Math.abs((await probeDuration(flac)) - pcm.length / 16_000)).toBeLessThan(1e-6);
