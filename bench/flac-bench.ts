@@ -11,7 +11,10 @@ import { resolveFfmpegBinaries } from '../shared/adapters/ffmpeg-binaries.js';
 function speechLike(seconds: number, seed = 7): Int16Array {
   const pcm = new Int16Array(seconds * 16_000);
   let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff) * 2 - 1;
+  const rnd = () => {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    return (s / 0x7fffffff) * 2 - 1;
+  };
   for (let i = 0; i < pcm.length; i++) {
     const t = i / 16_000;
     const voiced = Math.sin(t * 1.7) > -0.2; // talk with pauses
