@@ -11,6 +11,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { TEST_ENV, synthTemplateOnly } from './synth.js';
 import { type CfnTemplate, ofType } from './template.js';
 
+/** One app synth (cdk-nag included) takes seconds on an idle machine; allow for a busy one. */
+const SYNTH_TIMEOUT = 300_000;
 const dir = mkdtempSync(join(tmpdir(), 'voxpipe-contexts-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
@@ -23,23 +25,23 @@ const functionEnv = (t: CfnTemplate, idPrefix: string): Record<string, unknown> 
 };
 
 describe(`context combinations synthesize in ${TEST_ENV.region}`, () => {
-  it('defaults, with an alarm email and an existing key secret', async () => {
+  it('defaults, with an alarm email and an existing key secret', { timeout: SYNTH_TIMEOUT }, async () => {
     const t = await synth({ alarmEmail: 'ops@example.com', apiKeySecretName: 'voxpipe/mistral' });
     expect(ofType(t, 'AWS::SNS::Subscription').length).toBeGreaterThan(0);
   });
 
-  it('webhooks: -c webhookSecretName -c webhookUrl', async () => {
+  it('webhooks: -c webhookSecretName -c webhookUrl', { timeout: SYNTH_TIMEOUT }, async () => {
     const t = await synth({ webhookSecretName: 'voxpipe/webhook-signing', webhookUrl: 'https://example.com/voxpipe' });
     expect(ofType(t, 'AWS::Lambda::Function').some(([id]) => id.startsWith('Webhooks'))).toBe(true);
   });
 
-  it('enrichments: -c enrich, -c translate -c summary, another chat provider with its key secret', async () => {
+  it('enrichments: -c enrich, -c translate -c summary, another chat provider with its key secret', { timeout: SYNTH_TIMEOUT }, async () => {
     const t = await synth({ enrich: 'true', translate: 'fr,de', summary: 'true', chatProvider: 'openrouter', chatApiKeySecretName: 'voxpipe/openrouter' });
     expect(functionEnv(t, 'Enricher')).toMatchObject({ VOXPIPE_CHAT_PROVIDER: 'openrouter' });
     expect(functionEnv(t, 'SplitterFunction')).toMatchObject({ VOXPIPE_TRANSLATE: 'fr,de', VOXPIPE_SUMMARY: 'true' });
   });
 
-  it('drop-folder profiles: -c profilesFile', async () => {
+  it('drop-folder profiles: -c profilesFile', { timeout: SYNTH_TIMEOUT }, async () => {
     const file = join(dir, 'profiles.yaml');
     writeFileSync(
       file,
@@ -58,12 +60,12 @@ describe(`context combinations synthesize in ${TEST_ENV.region}`, () => {
     expect(String(functionEnv(t, 'SplitterFunction').VOXPIPE_PROFILES)).toContain('french-radio');
   });
 
-  it('openai-compatible with its base URL: -c provider -c model -c baseUrl (finding 4)', async () => {
+  it('openai-compatible with its base URL: -c provider -c model -c baseUrl (finding 4)', { timeout: SYNTH_TIMEOUT }, async () => {
     const t = await synth({ provider: 'openai-compatible', model: 'mistralai/Voxtral-Mini-3B-2507', baseUrl: 'https://vllm.example.com/v1' });
     expect(functionEnv(t, 'TranscriberFunction')).toMatchObject({ VOXPIPE_PROVIDER: 'openai-compatible', VOXPIPE_BASE_URL: 'https://vllm.example.com/v1' });
   });
 
-  it('Mistral at a regional endpoint: -c baseUrl (finding 4)', async () => {
+  it('Mistral at a regional endpoint: -c baseUrl (finding 4)', { timeout: SYNTH_TIMEOUT }, async () => {
     const t = await synth({ baseUrl: 'https://api.eu.mistral.ai/v1' });
     expect(functionEnv(t, 'TranscriberFunction')).toMatchObject({ VOXPIPE_BASE_URL: 'https://api.eu.mistral.ai/v1' });
   });

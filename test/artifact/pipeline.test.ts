@@ -10,7 +10,7 @@ import type { Transcript, Word } from '../../shared/core/types.js';
 import { emptyFile, randomBytesFile, toneSpeechFixture } from '../fixtures/audio.js';
 import { PIPELINE_CONTEXT } from './artifact-context.js';
 import { type ArtifactDeployment, type ArtifactOptions, deployArtifact } from './deployment.js';
-import { type CloudAssembly, synthesizedAssembly } from './synth.js';
+import { type CloudAssembly, synthesizedAssembly, TEST_ENV } from './synth.js';
 
 const names = (words: readonly Word[]) => words.map((w) => w.word);
 const transcriptWords = (t: Transcript) => (t.words?.length ? t.words.map((w) => w.word) : t.text.split(/\s+/).filter(Boolean));
@@ -19,8 +19,8 @@ const DLQS = ['IngestSplitQueueDlq', 'TranscriberWorkQueueDlq', 'AggregatorAggre
 let assembly: CloudAssembly;
 beforeAll(async () => {
   assembly = await synthesizedAssembly(PIPELINE_CONTEXT);
-  if (assembly.seconds) console.log(`cdk synth (CLI, ${assembly.template ? 'eu-west-1' : ''}): ${assembly.seconds.toFixed(1)} s`);
-});
+  if (assembly.seconds) console.log(`cdk synth (CLI, ${TEST_ENV.region}): ${assembly.seconds.toFixed(1)} s`);
+}, 900_000); // a CLI synth with bundling: under a minute on an idle machine
 
 /** A deployment per describe block, closed after it. */
 function deployment(opts: ArtifactOptions = {}): () => ArtifactDeployment {
@@ -54,7 +54,7 @@ describe('artifact: a 5-minute upload with 429 and 500 faults', () => {
     faults: { byCall: { 1: { kind: 'rate-limit', retryAfterSeconds: 1 }, 2: { kind: 'status', status: 500 }, 4: { kind: 'rate-limit', retryAfterSeconds: 1 }, 6: { kind: 'status', status: 503 } } },
   });
 
-  it('ends with one completed result holding every word once', async () => {
+  it('ends with one completed result holding every word once', { timeout: 300_000 }, async () => {
     const { path, words } = await toneSpeechFixture({ seed: 91, durationSeconds: 300, format: 'mp3' });
     const up = await aws().upload('inbox/five minutes.mp3', path);
     const event = await aws().waitForTerminal(up.jobId, 150_000);
@@ -73,7 +73,7 @@ describe('artifact: a 5-minute upload with 429 and 500 faults', () => {
 describe('artifact: object keys and duplicate notifications', () => {
   const aws = deployment();
 
-  it('runs one job for an object notified twice, with spaces, + and unicode in its key', async () => {
+  it('runs one job for an object notified twice, with spaces, + and unicode in its key', { timeout: 180_000 }, async () => {
     // GIVEN the s3:TestEvent S3 sent when the notification was configured, and a key S3 form-encodes
     expect(aws().notifications[0]).toContain('s3:TestEvent');
     const key = 'inbox/Board meeting + Q&A – été 2026 (final).wav';
@@ -102,7 +102,7 @@ describe('artifact: bad input and a provider that rejects the audio', () => {
   // The provider rejects its first call (400: permanent).
   const aws = deployment({ faults: { byCall: { 1: { kind: 'status', status: 400, message: 'audio rejected' } } } });
 
-  it('fails a corrupt upload and a 0-byte upload at the splitter, each with its reason', async () => {
+  it('fails a corrupt upload and a 0-byte upload at the splitter, each with its reason', { timeout: 180_000 }, async () => {
     const corrupt = await aws().upload('inbox/not really audio.mp3', await randomBytesFile('artifact-corrupt.mp3'));
     const empty = await aws().upload('inbox/empty upload.mp3', await emptyFile('artifact-empty.mp3'));
     const [c, e] = await Promise.all([aws().waitForTerminal(corrupt.jobId), aws().waitForTerminal(empty.jobId)]);
@@ -116,7 +116,7 @@ describe('artifact: bad input and a provider that rejects the audio', () => {
     }
   });
 
-  it('fails the job when the provider answers 400, without dead-lettering anything', async () => {
+  it('fails the job when the provider answers 400, without dead-lettering anything', { timeout: 180_000 }, async () => {
     const { path } = await toneSpeechFixture({ seed: 93, durationSeconds: 20, format: 'mp3' });
     const up = await aws().upload('inbox/rejected.mp3', path);
     const event = await aws().waitForTerminal(up.jobId);
@@ -137,7 +137,7 @@ describe('artifact: sustained rate limits', () => {
   const limited = { kind: 'rate-limit', retryAfterSeconds: 1 } as const;
   const aws = deployment({ faults: { byCall: Object.fromEntries(Array.from({ length: 14 }, (_, i) => [i + 1, limited])) } });
 
-  it('defers the chunk through the queue without burning its receive count', async () => {
+  it('defers the chunk through the queue without burning its receive count', { timeout: 240_000 }, async () => {
     const { path, words } = await toneSpeechFixture({ seed: 94, durationSeconds: 20, format: 'wav' });
     const up = await aws().upload('inbox/busy provider.wav', path);
     const event = await aws().waitForTerminal(up.jobId, 120_000);
@@ -155,7 +155,7 @@ describe('artifact: sustained rate limits', () => {
 describe('artifact: an aggregator that cannot write', () => {
   const aws = deployment();
 
-  it('dead-letters the hand-off and fails the job with a reason', async () => {
+  it('dead-letters the hand-off and fails the job with a reason', { timeout: 240_000 }, async () => {
     // Every S3 write of the aggregator fails (503 SlowDown, after the SDK's own retries).
     aws().gateway.fault((c) => c.principal.startsWith('AggregatorFunction') && c.service === 's3' && /PutObject|DeleteObject/.test(c.operation));
     const { path } = await toneSpeechFixture({ seed: 95, durationSeconds: 20, format: 'wav' });
