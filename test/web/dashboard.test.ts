@@ -10,7 +10,9 @@ import type { Page } from 'playwright-core';
 import { type ProviderDouble, startProviderDouble } from '../doubles/provider-server.js';
 import { scratchDir, toneSpeechFixture } from '../fixtures/audio.js';
 import { recognizeTones } from '../fixtures/tone-speech.js';
+import { voxpipe } from '../e2e/run-cli.js';
 import { type Browser, launchChromium } from './browser.js';
+import { CONTRAST_CHECK } from './contrast.js';
 import { type Served, serveDashboard } from './served.js';
 
 // page.evaluate callbacks run in the page; this project type-checks tests without the DOM lib, hence `globalThis as any`.
@@ -21,11 +23,13 @@ describe('dashboard in chromium', () => {
   let browser: Browser;
   let page: Page;
   let audio: string;
+  let workDir: string;
 
   beforeAll(async () => {
     double = await startProviderDouble({ vendor: 'openai-compatible', recognize: recognizeTones, apiKey: 'test-key', latencyMs: () => 150 });
     audio = (await toneSpeechFixture({ seed: 7, durationSeconds: 30, format: 'mp3' })).path;
-    server = await serveDashboard(await scratchDir('dashboard'), {
+    workDir = await scratchDir('dashboard');
+    server = await serveDashboard(workDir, {
       VOXPIPE_PROVIDER: 'openai-compatible',
       VOXPIPE_MODEL: 'whisper-1',
       VOXPIPE_BASE_URL: double.url,
@@ -67,6 +71,21 @@ describe('dashboard in chromium', () => {
     // With the cookie but without the CSRF header, a state change is refused.
     const csrfless = await page.evaluate(async () => (await fetch('/ui/api/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ source: { upload: true } }) })).status);
     expect(csrfless).toBe(403);
+  });
+
+  it('signs in with an API key through the form (same origin only) and refuses a wrong key', async () => {
+    const created = await voxpipe(['api-keys', 'create', 'acme', '--work-dir', workDir]);
+    const key = created.stdout.trim();
+    const form = (apiKey: string, origin: string) =>
+      fetch(`${server.url}/signin`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin }, body: new URLSearchParams({ apiKey }) });
+    const ok = await form(key, server.url);
+    expect(ok.status).toBe(303);
+    const cookie = ok.headers.get('set-cookie') ?? '';
+    expect(cookie).toMatch(/^voxpipe_session=[\w-]+; Path=\/; HttpOnly; SameSite=Strict/);
+    const session = await fetch(`${server.url}/ui/api/session`, { headers: { cookie: cookie.split(';')[0] as string } });
+    expect(((await session.json()) as { tenant: string }).tenant).toBe('acme');
+    expect((await form('vxp_wrong', server.url)).status).toBe(401);
+    expect((await form(key, 'https://evil.example')).status).toBe(403);
   });
 
   it('uploads a file, watches the job finish, opens the viewer, seeks by clicking a segment and corrects it', async () => {
@@ -125,6 +144,10 @@ describe('dashboard in chromium', () => {
     expect(await currentTime()).toBeLessThan(to);
     await second.click({ position: { x: 2, y: 4 } });
     await expect.poll(() => second.getAttribute('class')).toContain('current');
+
+    // WCAG AA: every visible text in the viewer has at least 4.5:1 against its effective background.
+    const lowContrast = (await page.evaluate(CONTRAST_CHECK)) as string[];
+    expect(lowContrast).toEqual([]);
 
     // Keyboard: e edits the current segment; save makes revision 1 and re-renders the SRT.
     const srtBefore = await page.evaluate(async (id) => (await fetch(`/ui/api/jobs/${id}/download/srt`)).text(), jobId);
