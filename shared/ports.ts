@@ -58,8 +58,11 @@ export interface AudioTools {
 export interface AnalyzeOptions {
   /** Directory for the working copy. */
   readonly workDir: string;
-  /** Level below which audio counts as silence, in dB (ffmpeg silencedetect `noise`). */
-  readonly noiseDb: number;
+  /**
+   * Level below which audio counts as silence, in dB (ffmpeg silencedetect `noise`, on the full band: the energy
+   * detector, for test signals). `auto`: estimated from the recording's noise floor, detected in the speech band.
+   */
+  readonly noiseDb: number | 'auto';
   /** Shortest silence reported, in seconds (ffmpeg silencedetect `d`). */
   readonly minSilenceSeconds: number;
   /**

@@ -17,6 +17,7 @@ import { errorMessage, InfrastructureError, PermanentError } from '../core/error
 import type { AudioProbe, Pause } from '../core/types.js';
 import type { AnalyzeOptions, AudioTools } from '../ports.js';
 import { type FfmpegBinaryOptions, resolveFfmpegBinaries } from './ffmpeg-binaries.js';
+import { DEFAULT_SILENCE_DB, estimateSilenceLevel, SPEECH_BAND_FILTER } from './noise-floor.js';
 import { checkFfmpeg, type FfmpegCapabilities, FfmpegUnusableError } from './ffmpeg-capabilities.js';
 
 /** Sample rate of the working copy and of every chunk. */
@@ -218,18 +219,21 @@ async function decodeAndDetect(ffmpeg: string, path: string, workPath: string, o
   // Downmix before resampling (half the resampling work for stereo); silencedetect on the decoder's float
   // samples, the s16 conversion happens once at the encoder. asetpts=N/SR/TB: silencedetect times count samples
   // of the working copy, not container timestamps (mp3/aac streams start at 0.025 s or so).
-  const filter = [
-    'aformat=channel_layouts=mono',
-    `aresample=${WORK_SAMPLE_RATE}`,
-    'asetpts=N/SR/TB',
-    `silencedetect=noise=${opts.noiseDb}dB:d=${opts.minSilenceSeconds}`,
-  ].join(',');
+  // `auto`: the level comes from the recording (see noise-floor.ts) and silencedetect listens to the speech band
+  // only, on a split-off copy: the working copy sent to the model stays full band.
+  const level = opts.noiseDb === 'auto' ? ((await estimateSilenceLevel(ffmpeg, inputArgs(path)))?.thresholdDb ?? DEFAULT_SILENCE_DB) : opts.noiseDb;
+  const detect = `silencedetect=noise=${level}dB:d=${opts.minSilenceSeconds}`;
+  const base = ['aformat=channel_layouts=mono', `aresample=${WORK_SAMPLE_RATE}`, 'asetpts=N/SR/TB'].join(',');
+  const graph =
+    opts.noiseDb === 'auto'
+      ? ['-filter_complex', `[0:a:0]${base},asplit=2[work][band];[band]${SPEECH_BAND_FILTER},${detect},anullsink`, '-map', '[work]']
+      : ['-map', '0:a:0', '-af', `${base},${detect}`];
   const pauses: { start: number; end: number | undefined }[] = [];
   const errors: string[] = [];
   const res = await run(
     ffmpeg,
     ['-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info', '-vn', '-sn', '-dn', ...inputArgs(path),
-      '-map', '0:a:0', '-af', filter, '-c:a', 'pcm_s16le', '-f', 's16le',
+      ...graph, '-c:a', 'pcm_s16le', '-f', 's16le',
       // -stats_period is ffmpeg ≥ 4.4; older builds (the Lambda layer's) report progress every 0.5 s.
       ...(opts.onProgress ? ['-progress', 'pipe:2', ...(caps.statsPeriod ? ['-stats_period', '0.1'] : [])] : []),
       '-y', workPath],

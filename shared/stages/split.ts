@@ -45,8 +45,11 @@ export interface SplitDeps {
    * value never mixes plans. @default no balancing
    */
   readonly parallelism?: number;
-  /** dB level below which audio counts as a pause. @default -35 */
-  readonly noiseDb?: number;
+  /**
+   * dB level below which audio counts as a pause (the fixed energy detector). @default 'auto': from the
+   * recording's noise floor, in the speech band (see adapters/noise-floor.ts)
+   */
+  readonly noiseDb?: number | 'auto';
 }
 
 /**
@@ -89,7 +92,7 @@ async function splitFresh(req: SplitRequest, deps: SplitDeps): Promise<JobManife
   let replannedAt = -Infinity;
   const { pauses, workPath } = await deps.audio.analyze(req.localPath, {
     workDir: deps.workDir,
-    noiseDb: deps.noiseDb ?? -35,
+    noiseDb: deps.noiseDb ?? 'auto',
     minSilenceSeconds: MIN_PAUSE_SECONDS,
     onProgress: (frontier, path) => {
       if (frontier.seconds - replannedAt < planOptions.targetSeconds / 4) return;
