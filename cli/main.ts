@@ -1,5 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pLimit from 'p-limit';
 import { type ConfigOverrides, loadConfig, PROVIDERS } from '../shared/config.js';
@@ -88,7 +88,8 @@ export function buildProgram(): Command {
     .option('--extract <schema.json>', 'also extract JSON matching this JSON Schema (<name>.extract.json)')
     .option('--ask <question>', 'also answer a question about the audio (in <name>.json, "answer")')
     .option('--webhook <url>', 'POST signed job events to this URL (VOXPIPE_WEBHOOK_URL)')
-    .option('--webhook-secret <whsec>', 'Standard Webhooks signing secret, whsec_… (VOXPIPE_WEBHOOK_SECRET)')
+    .option('--webhook-secret <whsec>', 'Standard Webhooks signing secret, whsec_… (visible in ps: prefer VOXPIPE_WEBHOOK_SECRET or --webhook-secret-file)')
+    .option('--webhook-secret-file <path>', 'read the webhook signing secret from this file (VOXPIPE_WEBHOOK_SECRET_FILE)')
     .option('--no-progress', 'no progress bars')
     .option('--verbose', 'debug logging to <work-dir>/voxpipe.log', false)
     .addHelpText('after', ENV_HELP)
@@ -125,11 +126,18 @@ interface TranscribeFlags {
   ask?: string;
   webhook?: string;
   webhookSecret?: string;
+  webhookSecretFile?: string;
   progress: boolean;
   verbose: boolean;
 }
 
 async function transcribeCommand(files: string[], flags: TranscribeFlags): Promise<void> {
+  if (flags.webhookSecret !== undefined) {
+    process.stderr.write('voxpipe: warning: --webhook-secret shows in `ps` and shell history; use VOXPIPE_WEBHOOK_SECRET or --webhook-secret-file\n');
+  }
+  const secretFile = flags.webhookSecretFile ?? process.env.VOXPIPE_WEBHOOK_SECRET_FILE;
+  const fileSecret = secretFile === undefined ? undefined : await readSecretFile(secretFile);
+  await ensureWritableDir(flags.out, '--out');
   const overrides: ConfigOverrides = {
     VOXPIPE_PROVIDER: flags.provider,
     VOXPIPE_MODEL: flags.model,
@@ -141,10 +149,11 @@ async function transcribeCommand(files: string[], flags: TranscribeFlags): Promi
     VOXPIPE_VOCABULARY: flags.vocabulary,
     VOXPIPE_WORK_DIR: flags.workDir,
     VOXPIPE_WEBHOOK_URL: flags.webhook,
-    VOXPIPE_WEBHOOK_SECRET: flags.webhookSecret,
+    VOXPIPE_WEBHOOK_SECRET: flags.webhookSecret ?? fileSecret,
     VOXPIPE_TRANSLATE_SPEECH: flags.translateSpeech ? 'true' : undefined,
   };
   const config = loadConfig(process.env, overrides);
+  await ensureWritableDir(config.workDir, '--work-dir (VOXPIPE_WORK_DIR)');
   const enrich = await enrichOptions(flags, config.translateSpeech);
   const logger = createPinoLogger({ destination: join(config.workDir, 'voxpipe.log'), level: flags.verbose ? 'debug' : 'info' });
   const progress = createProgress(flags.progress && process.stderr.isTTY === true);
@@ -262,6 +271,46 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     throw err;
+  }
+}
+
+/** The secret in a file (trimmed); a usage error when it cannot be read. */
+async function readSecretFile(path: string): Promise<string> {
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch (err) {
+    throw new ConfigError(`--webhook-secret-file ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)})`);
+  }
+}
+
+/** Create `dir` (0700) when missing and prove it is a folder we can write: a usage error (exit 2) naming the flag otherwise. */
+async function ensureWritableDir(dir: string, flag: string): Promise<void> {
+  const fail = (why: string) => new ConfigError(`${flag} ${dir}: ${why}`);
+  const existing = await stat(dir).catch(() => undefined);
+  if (existing && !existing.isDirectory()) throw fail('is a file, not a folder');
+  if (!existing) {
+    // One folder at a time from the nearest existing one: `mkdir -p` semantics without Node's recursive mkdir,
+    // which never returns on some pseudo file systems (`--out /proc/x`).
+    const missing: string[] = [];
+    let at = resolve(dir);
+    while (!(await stat(at).catch(() => undefined))) {
+      missing.unshift(at);
+      if (dirname(at) === at) break;
+      at = dirname(at);
+    }
+    for (const folder of missing) {
+      await mkdir(folder, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw fail(`cannot create it (${err.code ?? err.message})`);
+      });
+    }
+  }
+  const probe = join(dir, `.voxpipe-write-test-${process.pid}`);
+  try {
+    await writeFile(probe, '', { mode: 0o600 });
+  } catch (err) {
+    throw fail(`cannot write there (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)})`);
+  } finally {
+    await rm(probe, { force: true });
   }
 }
 

@@ -73,3 +73,22 @@ describe('byte-identical inputs', () => {
     expect(copy.source).toBe(inputs[1]);
   });
 });
+
+describe('bad output and work folders', () => {
+  it('--out under /proc, --work-dir naming a file and an unreadable secret file are usage errors (exit 2), not a hang or a stack trace', async () => {
+    const dir = await scratchDir('bad-dirs');
+    const file = join(dir, 'a-file');
+    await writeFile(file, 'x');
+    const out = await voxpipe(['transcribe', file, '--out', '/proc/voxpipe-test/x', '--no-progress']);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(/--out \/proc\/voxpipe-test\/x: cannot create it/);
+    const work = await voxpipe(['transcribe', file, '--work-dir', file, '--out', join(dir, 'out'), '--no-progress']);
+    expect(work.code).toBe(2);
+    expect(work.stderr).toMatch(/is a file, not a folder/);
+    expect(work.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    const secret = await voxpipe(['transcribe', file, '--webhook-secret-file', join(dir, 'missing'), '--out', join(dir, 'out'), '--no-progress']);
+    expect(secret.code).toBe(2);
+    const flag = await voxpipe(['transcribe', join(dir, 'missing.wav'), '--webhook-secret', 'whsec_abc', '--out', join(dir, 'out'), '--work-dir', join(dir, 'w'), '--no-progress']);
+    expect(flag.stderr).toMatch(/warning: --webhook-secret shows in `ps`/);
+  });
+});
