@@ -38,6 +38,11 @@ export async function localJobId(path: string, options: JobOptions): Promise<str
   return hash.update(JSON.stringify(options)).digest('hex').slice(0, 20);
 }
 
+/** True when the fingerprint read every byte (files up to three windows): its id is then exact already. */
+export function fingerprintIsWholeFile(size: number): boolean {
+  return size <= 3 * WINDOW_BYTES;
+}
+
 /** SHA-256 (hex) of every byte of a file, streamed. */
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +28,7 @@ import { recordDeadChunk } from '../shared/stages/dead-letter.js';
 import { splitJob } from '../shared/stages/split.js';
 import { readJson } from '../shared/stages/store-json.js';
 import { transcribeChunk } from '../shared/stages/transcribe.js';
-import { contentJobId, localJobId, sha256File } from './job-id.js';
+import { contentJobId, fingerprintIsWholeFile, localJobId, sha256File } from './job-id.js';
 
 /** Per-run choices that are not configuration proper. */
 export interface LocalRunOptions {
@@ -142,6 +142,9 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
    * file's (a job with no recorded hash, e.g. killed before its split finished, is not trusted).
    */
   async function verifiedJobId(file: string, base: string, options: JobOptions): Promise<string> {
+    // Up to 12 MB the fingerprint hashed every byte: nothing to verify (and a job killed before its hash was
+    // recorded still resumes).
+    if (fingerprintIsWholeFile((await stat(file)).size)) return base;
     const inFlight = hashing.get(base);
     const stored = inFlight ? undefined : await readText(sourceHashKey(base));
     const started = inFlight !== undefined || stored !== undefined || (await store.exists(jobKeys(base).status)) || (await store.exists(jobKeys(base).manifest));
