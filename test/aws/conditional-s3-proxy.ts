@@ -35,6 +35,11 @@ export async function startConditionalS3Proxy(upstream: string): Promise<Conditi
           res.writeHead(upRes.statusCode ?? 502, upRes.headers);
           upRes.pipe(res);
           upRes.on('end', resolve);
+          // A client that hangs up early (ffmpeg seeking, a size probe) must not hold the key's lock forever.
+          res.on('close', () => {
+            upRes.destroy();
+            resolve();
+          });
         },
       );
       up.on('error', (err) => {
