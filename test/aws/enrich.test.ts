@@ -47,7 +47,7 @@ describe('AWS enrichments: translate fr,de + summary by stack default, German fo
     const up = await aws.upload('inbox/weekly sync.mp3', path);
 
     // WHEN the job ends
-    const event = await aws.waitForJob(up.jobId);
+    const event = await aws.waitForJob(up.jobId, 240_000);
     await aws.settle();
 
     // THEN there is one final event, sent after the enrichments, that says how each part ended
@@ -84,7 +84,7 @@ describe('AWS enrichments: translate fr,de + summary by stack default, German fo
     expect((await json<{ state: string }>(jobKeys(up.jobId).status)).state).toBe('completed');
     expect(aws.mappings.enrich.stats.invocations).toBeGreaterThan(0);
     expect(aws.mappings.dlq.stats.invocations).toBe(0);
-  });
+  }, 300_000);
 
   it('takes a drop-folder profile’s translate as the job’s options and publishes the translation beside the transcript', async () => {
     // GIVEN a profile that translates into French and publishes json + srt
@@ -92,7 +92,7 @@ describe('AWS enrichments: translate fr,de + summary by stack default, German fo
     await aws.upload('inbox/subs/ep 1.wav', path);
 
     // WHEN the source has left the inbox
-    const deadline = Date.now() + 45_000;
+    const deadline = Date.now() + 240_000;
     while (!(await aws.store.exists('processed/subs/ep 1.wav.reason.json')) || (await aws.store.exists('inbox/subs/ep 1.wav'))) {
       if (Date.now() > deadline) throw new Error('drop not finalized');
       await new Promise((r) => setTimeout(r, 100));
@@ -108,5 +108,5 @@ describe('AWS enrichments: translate fr,de + summary by stack default, German fo
     expect(t.translations?.de).toBeUndefined();
     expect(t.summary).toBeUndefined();
     expect(decode(await aws.store.get('results/subs/ep 1.fr.srt'))).toContain('fr:');
-  });
+  }, 300_000);
 });

@@ -155,7 +155,8 @@ describe('CallPolicy', () => {
       },
     };
     const { d, call } = await double(faults, () => 15);
-    const policy = createCallPolicy({ concurrency: 4, maxAttempts: 10, timeoutMs: 250, baseDelayMs: 5, maxDelayMs: 40 });
+    // The timeout ends the injected hangs; it is long enough that a loaded machine does not time out healthy calls.
+    const policy = createCallPolicy({ concurrency: 4, maxAttempts: 10, timeoutMs: 2_000, baseDelayMs: 5, maxDelayMs: 40 });
 
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => policy.run(`job c chunk ${i}`, call(`job c chunk ${i}`))));
 
