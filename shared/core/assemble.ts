@@ -162,13 +162,18 @@ function assessChunks(ok: readonly StitchInput[], segments: readonly Segment[]) 
   const rows = ok.map(({ chunk }) => {
     const speech = clipPauses(chunk.speech, chunk.keepFrom, chunk.keepUntil);
     const speechSeconds = speechWithin(speech, chunk.keepFrom, chunk.keepUntil);
-    const own = segments.filter((s) => {
-      const mid = (s.start + s.end) / 2;
-      return mid >= chunk.keepFrom && mid < chunk.keepUntil;
-    });
+    // A segment can span several chunks (a run-on sentence across forced cuts): each chunk counts its own part,
+    // and the segment's words in proportion to that part.
+    const own = segments.filter((s) => s.end > chunk.keepFrom && s.start < chunk.keepUntil);
     let coveredSeconds = 0;
     for (const s of mergeSpans(own)) coveredSeconds += speechWithin(speech, s.start, s.end);
-    const words = own.reduce((n, s) => n + wordsOf(s.text).length, 0);
+    const words = Math.round(
+      own.reduce((n, s) => {
+        const length = s.end - s.start;
+        const share = length > 0 ? (Math.min(s.end, chunk.keepUntil) - Math.max(s.start, chunk.keepFrom)) / length : 1;
+        return n + wordsOf(s.text).length * share;
+      }, 0),
+    );
     return { index: chunk.index, speechSeconds, coveredSeconds, words, wordsPerSecond: speechSeconds > 0 ? words / speechSeconds : 0 };
   });
   const rates = rows.filter((r) => r.speechSeconds >= RATE_MIN_SPEECH_SECONDS).map((r) => r.wordsPerSecond).sort((a, b) => a - b);
