@@ -260,3 +260,21 @@ describe('majorityLanguage', () => {
     expect(majorityLanguage([])).toBeNull();
   });
 });
+
+describe('completeness', () => {
+  it('counts a segment that runs across chunks (run-on speech, forced cuts) in each chunk, without false flags', () => {
+    // 40 s without any pause: chunks of ≤ 10 s joined at forced cuts; each chunk hears its part of one sentence.
+    const m = manifest(40, []);
+    // Distinct words at 2.5 per second of the file, so the overlaps at the seams align.
+    const results = m.plan.chunks.map((c) => {
+      const words: string[] = [];
+      for (let k = Math.ceil(c.start * 2.5); k < c.end * 2.5; k += 1) words.push(`t${k}`);
+      return ok(c.index, { text: words.join(' '), segments: [{ start: 0, end: c.end - c.start, text: words.join(' ') }] });
+    });
+    const t = assembleTranscript(m, results);
+    expect(t.completeness?.ratio).toBeGreaterThan(0.95);
+    expect(t.completeness?.chunks.every((c) => c.coveredSeconds > 0.9 * c.speechSeconds && !c.suspect)).toBe(true);
+    expect(t.warnings.filter((w) => /stopped early|cover/.test(w))).toEqual([]);
+    expect(t.segments.some((s) => s.suspect)).toBe(false);
+  });
+});
