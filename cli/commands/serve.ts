@@ -158,7 +158,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => {
-      logger.error('request failed', { url: req.url, error: errorMessage(err) });
+      logger.error('request failed', { url: withoutSignature(req.url ?? ''), error: errorMessage(err) });
       if (!res.headersSent) sendJson(res, 500, { error: { code: 'internal', message: 'internal error' } });
       else res.destroy();
     });
@@ -242,6 +242,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       await Promise.allSettled([...running]);
     },
   };
+}
+
+/** A request URL fit for logs: a signed link's `sig` is replaced, so the log never holds a usable link. */
+export function withoutSignature(url: string): string {
+  return url.replace(/([?&]sig=)[^&#]*/g, '$1REDACTED');
 }
 
 function signedFileUrl(base: string, secret: Uint8Array, method: 'GET' | 'PUT', key: string, expires: number): string {

@@ -79,3 +79,32 @@ describe('voxpipe serve: concurrent uploads to one URL', () => {
     expect(stored.equals(statusA === 200 ? bodyA : bodyB)).toBe(true);
   });
 });
+
+describe('voxpipe serve logs', () => {
+  it('never log a signed link with its signature (an aborted upload is logged without sig)', async () => {
+    const workDir = await scratchDir('serve-logs');
+    const lines: string[] = [];
+    const capture = { debug() {}, info() {}, warn: (m: string, f?: object) => void lines.push(`${m} ${JSON.stringify(f)}`), error: (m: string, f?: object) => void lines.push(`${m} ${JSON.stringify(f)}`) };
+    const server = await startApiServer({ config: loadConfig({ VOXPIPE_WORK_DIR: workDir }), logger: capture, port: 0 });
+    try {
+      const key = await createApiKey(server.store, 'acme');
+      const created = await fetch(`${server.url}/jobs`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: '{"source":{"upload":true}}' });
+      const { uploadUrl } = (await created.json()) as { uploadUrl: string };
+      const sig = new URL(uploadUrl).searchParams.get('sig') ?? '';
+      expect(sig.length).toBeGreaterThan(10);
+      const put = request(uploadUrl, { method: 'PUT', headers: { 'transfer-encoding': 'chunked' } });
+      put.on('error', () => undefined);
+      await new Promise<void>((r) => put.write(Buffer.alloc(1024), () => r()));
+      await until(async () => {
+        const names = await readdir(join(workDir, 'tmp')).catch(() => [] as string[]);
+        return names.some((n) => n.startsWith('upload-'));
+      }, 'the upload to start');
+      put.destroy();
+      await until(async () => lines.some((l) => l.includes('request failed')), 'the failure to be logged');
+      expect(lines.join('\n')).not.toContain(sig);
+      expect(lines.join('\n')).toContain('sig=REDACTED');
+    } finally {
+      await server.close();
+    }
+  });
+});
