@@ -30,6 +30,9 @@ export interface AggregateRecordDeps {
 export async function aggregateRecord(jobId: string, deps: AggregateRecordDeps): Promise<Transcript | undefined> {
   const status = await readJsonIfExists<StoredStatus>(deps.store, jobKeys(jobId).status);
   if (isTerminal(status) && status?.outbox === undefined) {
+    // The run that ended the job may have died between clearing the outbox and removing the job's `running/`
+    // entry: remove it (idempotent), so a finished job never stays listed as running until the next sweep.
+    await deps.store.delete(jobKeys(jobId).running);
     deps.logger.info('job already finished; duplicate hand-off dropped', { jobId, state: status?.state });
     return undefined;
   }

@@ -67,7 +67,7 @@ export async function deadLetterRecord(record: SQSRecord, deps: DeadLetterDeps):
   for (const upload of uploadsOf(body)) {
     const source = `s3://${upload.bucket}/${upload.key}`;
     const jobId = uploadJobId(upload);
-    await failIfRunning(jobId, `${source}: splitting failed ${receives ?? 'several'} times (see the splitter logs); check the file plays, then upload it again`, deps, source);
+    await failIfRunning(jobId, `${source}: the splitter could not finish this upload in ${receives ?? 'several'} attempts (a fault or time-out on voxpipe's side, not a verdict on the file: a file ffmpeg cannot read fails at once with its own reason); see the splitter logs and alarms, then upload it again`, deps, source);
   }
   return 'split';
 }

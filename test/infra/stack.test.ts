@@ -162,7 +162,7 @@ describe('job API', () => {
     template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey).sort();
-    expect(routes).toEqual(['GET /jobs', 'GET /jobs/{jobId}', 'POST /jobs', 'POST /jobs/{jobId}/retry']);
+    expect(routes).toEqual(['GET /jobs', 'GET /jobs/{jobId}', 'GET /jobs/{jobId}/transcript', 'POST /jobs', 'POST /jobs/{jobId}/retry', 'POST /jobs/{jobId}/transcript/revisions']);
     const integrations = ofType('AWS::ApiGatewayV2::Integration');
     expect(integrations).toHaveLength(1);
     expect(integrations[0]![1].Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
