@@ -23,7 +23,11 @@ beforeEach(async () => {
   inner = createFsStore(await scratchDir('jobs-page'));
   gets = 0;
   // The store as the API sees it, counting object reads (GETs on S3).
-  const store: BlobStore = { ...inner, get: (k) => ((gets += 1), inner.get(k)), getFile: (k, p) => ((gets += 1), inner.getFile(k, p)) };
+  const counted = <T>(read: () => T): T => {
+    gets += 1;
+    return read();
+  };
+  const store: BlobStore = { ...inner, get: (k) => counted(() => inner.get(k)), getFile: (k, p) => counted(() => inner.getFile(k, p)) };
   let n = 0;
   clock = Date.parse('2026-03-01T00:00:00Z');
   api = createApi({
