@@ -118,7 +118,7 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
   const onJobReady = async (jobId: string) => {
     await aggregateJob(jobId, { store, notifier, logger });
   };
-  const transcribeDeps = { store, transcriber, policy, logger, notifier, onJobReady, guard: deps.guard };
+  const transcribeDeps = { store, transcriber, policy, logger, notifier, onJobReady, guard: deps.guard ?? config.contentGuard };
   const queue = createMemoryQueue<ChunkTask>({
     handler: (task) => transcribeChunk(task, transcribeDeps),
     // More consumers than provider slots, so audio is read while other calls are in flight.

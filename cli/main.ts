@@ -46,6 +46,7 @@ Configuration (environment variables; the flags above override them):
   VOXPIPE_CHAT_API_KEY     chat key when the chat vendor differs (else its vendor key variable)
   VOXPIPE_CHAT_CONTEXT_TOKENS  the chat model's context window (default 32768); requests are planned to fit
   VOXPIPE_TRANSLATE_SPEECH true: as --translate-speech (default false)
+  VOXPIPE_CONTENT_GUARD    retry|off: re-ask suspect chunks (default retry)
   VOXPIPE_WEBHOOK_URL      POST job.completed / job.failed there, signed per Standard Webhooks
   VOXPIPE_WEBHOOK_SECRET   whsec_… signing secret (verify with the standardwebhooks library)
                            Locally a failing receiver is retried after 5 s, 30 s and 2 min (10 s timeout per

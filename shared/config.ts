@@ -59,6 +59,8 @@ export const EnvSchema = z.object({
     .enum(['true', 'false', '1', '0', ''])
     .default('false')
     .transform((v) => v === 'true' || v === '1'),
+  /** The content guard after each provider call (`off`: store the first answer unchecked, e.g. for non-speech audio). */
+  VOXPIPE_CONTENT_GUARD: z.enum(['retry', 'off']).default('retry'),
   VOXPIPE_WEBHOOK_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
   VOXPIPE_WEBHOOK_SECRET: optionalString.pipe(
     z
@@ -88,6 +90,8 @@ export interface VoxpipeConfig {
   readonly chat?: ChatConfig;
   /** Native speech translation into English as an extra result (`translations.en`, `mode: 'native-speech'`). */
   readonly translateSpeech: boolean;
+  /** `VOXPIPE_CONTENT_GUARD`: `retry` (default) re-asks suspect chunks and flags what stays suspect; `off` skips it. */
+  readonly contentGuard: 'retry' | 'off';
   /** Where job events are POSTed as signed Standard Webhooks; set together with `webhookSecret`. */
   readonly webhookUrl?: string;
   /** `whsec_…` signing secret of `webhookUrl`. */
@@ -137,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     workDir: e.VOXPIPE_WORK_DIR ?? join(homedir(), '.voxpipe'),
     chat: chatConfig(e, apiKey, env),
     translateSpeech: e.VOXPIPE_TRANSLATE_SPEECH,
+    contentGuard: e.VOXPIPE_CONTENT_GUARD,
     webhookUrl: e.VOXPIPE_WEBHOOK_URL,
     webhookSecret: e.VOXPIPE_WEBHOOK_SECRET,
   };

@@ -40,7 +40,7 @@ describe.each(['openai-compatible', 'vllm'] as const)('content guard against a m
     const werOn = wordErrorRate(truth, transcriptWords(on.t));
     console.log(`${vendor}: WER without guard ${(werOff * 100).toFixed(1)}%, with guard ${(werOn * 100).toFixed(1)}%; calls ${off.calls} → ${on.calls}; warnings: ${on.t.warnings.join(' | ')}`);
     expect(off.misbehaved).toBeGreaterThan(0);
-    expect(werOff).toBeGreaterThan(0.05);
+    expect(werOff).toBeGreaterThan(0.02); // which calls misbehave depends on call order: a share, not a fixed count
     expect(werOn).toBeLessThan(werOff / 2);
     expect(on.t.status).toBe('completed');
     expect(on.t.chunks.some((c) => c.attempts > 1)).toBe(true);
