@@ -68,58 +68,36 @@ export class Monitoring extends Construct {
         }),
       );
     }
-    add(
-      new Alarm(this, 'JobsPastDeadline', {
-        alarmDescription: 'voxpipe jobs past their deadline: the sweeper failed them (a lost hand-off or a stuck stage); see their status.json reason',
-        metric: new Metric({
-          namespace: props.metricsNamespace ?? 'voxpipe',
-          metricName: 'JobsSwept',
-          dimensionsMap: { service: 'voxpipe-sweeper' },
-          period: Duration.minutes(15),
-          statistic: 'Sum',
+    /** An alarm on any count of one of the handlers' Powertools metrics within `minutes`. */
+    const onCount = (id: string, metricName: string, service: string, minutes: number, alarmDescription: string) =>
+      add(
+        new Alarm(this, id, {
+          alarmDescription,
+          metric: new Metric({
+            namespace: props.metricsNamespace ?? 'voxpipe',
+            metricName,
+            dimensionsMap: { service },
+            period: Duration.minutes(minutes),
+            statistic: 'Sum',
+          }),
+          threshold: 0,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
         }),
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
-    );
+      );
+    onCount('JobsPastDeadline', 'JobsSwept', 'voxpipe-sweeper', 15, 'voxpipe jobs past their deadline: the sweeper failed them (a lost hand-off or a stuck stage); see their status.json reason');
     // The splitter's cold-start check found an ffmpeg that cannot split: every upload waits (and dead-letters).
-    add(
-      new Alarm(this, 'FfmpegUnusable', {
-        alarmDescription:
-          "voxpipe splitter: the layer's ffmpeg/ffprobe cannot run or lacks what the split needs (see the splitter logs); uploads are retried and then dead-lettered, not failed as bad files",
-        metric: new Metric({
-          namespace: props.metricsNamespace ?? 'voxpipe',
-          metricName: 'FfmpegUnusable',
-          dimensionsMap: { service: 'voxpipe-splitter' },
-          period: Duration.minutes(5),
-          statistic: 'Sum',
-        }),
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
+    onCount(
+      'FfmpegUnusable',
+      'FfmpegUnusable',
+      'voxpipe-splitter',
+      5,
+      "voxpipe splitter: the layer's ffmpeg/ffprobe cannot run or lacks what the split needs (see the splitter logs); uploads are retried and then dead-lettered, not failed as bad files",
     );
     // A split that failed for a reason other than the file (ffmpeg killed, a full /tmp): retried, counted here
     // at once rather than only when the message reaches the DLQ.
-    add(
-      new Alarm(this, 'SplitterInfrastructureErrors', {
-        alarmDescription: 'voxpipe splitter: uploads failed for infrastructure reasons (ffmpeg killed, disk full, tool fault); they are retried, not failed as bad files',
-        metric: new Metric({
-          namespace: props.metricsNamespace ?? 'voxpipe',
-          metricName: 'InfrastructureErrors',
-          dimensionsMap: { service: 'voxpipe-splitter' },
-          period: Duration.minutes(5),
-          statistic: 'Sum',
-        }),
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
-    );
+    onCount('SplitterInfrastructureErrors', 'InfrastructureErrors', 'voxpipe-splitter', 5, 'voxpipe splitter: uploads failed for infrastructure reasons (ffmpeg killed, disk full, tool fault); they are retried, not failed as bad files');
     for (const [name, fn] of Object.entries(props.functions)) {
       add(
         new Alarm(this, `${name}Errors`, {
