@@ -5,7 +5,7 @@
  * docs/decisions/0001-in-process-flac-encoder.md.
  */
 import { spawn } from 'node:child_process';
-import { encodeFlac16kMono } from '../shared/adapters/ffmpeg-audio.js';
+import { encodeFlac16kMono } from '../shared/adapters/flac-encoder.js';
 import { resolveFfmpegBinaries } from '../shared/adapters/ffmpeg-binaries.js';
 
 function speechLike(seconds: number, seed = 7): Int16Array {

@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFfmpegAudioTools, encodeFlac16kMono } from '../../shared/adapters/ffmpeg-audio.js';
+import { createFfmpegAudioTools } from '../../shared/adapters/ffmpeg-audio.js';
 import { resolveFfmpegBinaries } from '../../shared/adapters/ffmpeg-binaries.js';
 import { InfrastructureError, PermanentError } from '../../shared/core/errors.js';
 import type { Pause } from '../../shared/core/types.js';
@@ -21,7 +20,6 @@ import {
   truncatedMp3,
   zeroSampleWav,
 } from '../fixtures/audio.js';
-import { mulberry32 } from '../fixtures/prng.js';
 import { generateToneSpeech, PARTIAL_SUFFIX, recognizeTones, type ToneFormat, truthPauses } from '../fixtures/tone-speech.js';
 
 const ANALYZE = { noiseDb: -35, minSilenceSeconds: 0.3 } as const;
@@ -172,30 +170,6 @@ describe('ffmpeg binary lookup', () => {
     } finally {
       process.env = saved;
     }
-  });
-});
-
-describe('encodeFlac16kMono (the in-process FLAC encoder behind encodeChunk)', () => {
-  const rnd = mulberry32(99);
-  const cases: [string, Int16Array][] = [
-    ['digital silence (CONSTANT subframes)', new Int16Array(10_000)],
-    ['full-scale noise (VERBATIM subframes)', Int16Array.from({ length: 9000 }, () => Math.floor(rnd() * 65536) - 32768)],
-    ['extremes and steps (large residuals)', Int16Array.from({ length: 8192 + 17 }, (_, i) => (i % 3 === 0 ? 32767 : i % 3 === 1 ? -32768 : 0))],
-    ['a ramp (high-order prediction)', Int16Array.from({ length: 4096 * 3 + 1 }, (_, i) => ((i * 7) % 65536) - 32768)],
-    ['40 s of a chirp (frame numbers past 127: multi-byte UTF-8)', Int16Array.from({ length: 16_000 * 40 }, (_, i) => Math.round(12_000 * Math.sin(i * (0.01 + i * 1e-8))))],
-    ['5 samples', Int16Array.from([1, -1, 300, -300, 32767])],
-    ['one sample', Int16Array.from([-5])],
-  ];
-  it.each(cases)('round-trips %s losslessly with valid CRCs and the STREAMINFO MD5 of its samples', async (_what, pcm) => {
-    const flac = encodeFlac16kMono(pcm);
-    // STREAMINFO is the first block after "fLaC" and its 4-byte header; its last 16 bytes are the MD5 of the
-    // samples (signed little-endian): the checksum `flac -t` verifies.
-    expect(Buffer.from(flac.subarray(0, 4)).toString('latin1')).toBe('fLaC');
-    const md5 = createHash('md5').update(new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength)).digest('hex');
-    expect(Buffer.from(flac.subarray(8 + 34 - 16, 8 + 34)).toString('hex')).toBe(md5);
-    const decoded = await decodePcm16k(flac, ['-err_detect', 'crccheck+bitstream', '-xerror']);
-    expect(Buffer.from(decoded.buffer, decoded.byteOffset, decoded.byteLength).equals(Buffer.from(pcm.buffer))).toBe(true);
-    expect(Math.abs((await probeDuration(flac)) - pcm.length / 16_000)).toBeLessThan(1e-6);
   });
 });
 
