@@ -4,6 +4,10 @@
 // the sources through tsx instead: slower to start, same behaviour.
 import { existsSync } from 'node:fs';
 
+// Everything voxpipe and its children (ffmpeg, pocketsphinx) create is the user's alone: files 0600, folders
+// 0700 (audio, transcripts, logs, job state). The store and the log also set their modes explicitly.
+process.umask(0o077);
+
 const built = new URL('../dist/cli/main.js', import.meta.url);
 let main;
 if (existsSync(built)) {

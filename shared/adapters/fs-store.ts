@@ -1,6 +1,6 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import type { Dirent } from 'node:fs';
-import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { chmod, copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
@@ -12,7 +12,14 @@ import type { BlobStore, PutOptions } from '../ports.js';
  * Puts write a temp file and rename it into place, so readers never see a partial object.
  * `ifNoneMatch: '*'` publishes with `link(2)`, which fails atomically when the target exists:
  * of concurrent conditional writers, in this process or another, exactly one wins.
+ * Private to the user: objects are 0600 and folders 0700 (audio, transcripts and job state are nobody else's),
+ * whatever the process umask.
  */
+/** Mode of every file the local runtime writes: the user's alone. */
+export const PRIVATE_FILE = 0o600;
+/** Mode of every folder the local runtime creates. */
+export const PRIVATE_DIR = 0o700;
+
 export function createFsStore(rootDir: string): BlobStore {
   const pathOf = (key: string) => {
     if (key.startsWith('/') || key.split('/').includes('..')) throw new Error(`invalid key: ${key}`);
@@ -21,7 +28,7 @@ export function createFsStore(rootDir: string): BlobStore {
 
   async function publish(tmp: string, key: string, opts?: PutOptions): Promise<void> {
     const target = pathOf(key);
-    await mkdir(dirname(target), { recursive: true });
+    await mkdir(dirname(target), { recursive: true, mode: PRIVATE_DIR });
     if (opts?.ifNoneMatch !== '*') return rename(tmp, target);
     try {
       await link(tmp, target);
@@ -35,7 +42,7 @@ export function createFsStore(rootDir: string): BlobStore {
 
   async function tempPath(): Promise<string> {
     const dir = join(rootDir, '.tmp');
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: PRIVATE_DIR });
     return join(dir, randomUUID());
   }
 
@@ -50,7 +57,7 @@ export function createFsStore(rootDir: string): BlobStore {
 
     async put(key, body, opts) {
       const tmp = await tempPath();
-      const handle = await open(tmp, 'w');
+      const handle = await open(tmp, 'w', PRIVATE_FILE);
       try {
         await handle.writeFile(body);
       } finally {
@@ -61,14 +68,15 @@ export function createFsStore(rootDir: string): BlobStore {
 
     async putFile(key, path, opts) {
       const tmp = await tempPath();
-      await copyFile(path, tmp);
+      await copyFile(path, tmp); // copies the source's mode too
+      await chmod(tmp, PRIVATE_FILE);
       await publish(tmp, key, opts);
     },
 
     async getFile(key, path) {
-      await mkdir(dirname(path), { recursive: true });
+      await mkdir(dirname(path), { recursive: true, mode: PRIVATE_DIR });
       try {
-        await pipeline(createReadStream(pathOf(key)), createWriteStream(path));
+        await pipeline(createReadStream(pathOf(key)), createWriteStream(path, { mode: PRIVATE_FILE }));
       } catch (err) {
         throw notFoundOr(err, key);
       }

@@ -8,7 +8,7 @@ import type { Logger } from '../ports.js';
 export function createPinoLogger(opts: { destination: string; level?: string }): Logger {
   const log = pino(
     { level: opts.level ?? 'info', base: { service: 'voxpipe' } },
-    pino.destination({ dest: opts.destination, mkdir: true, sync: false }),
+    pino.destination({ dest: opts.destination, mkdir: true, sync: false, mode: 0o600 }),
   );
   return {
     debug: (msg, extra) => log.debug(extra ?? {}, msg),
