@@ -150,6 +150,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const dashboard = createDashboard({
     tenant: opts.dashboardTenant ?? 'local',
     storeKeys: createStoreApiKeys(store),
+    store,
     pathOf: (key) => join(storeRoot, ...key.split('/')),
     logger,
   });

@@ -30,6 +30,7 @@ import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from 'aws-c
 import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { buildSync } from 'esbuild';
 import { Construct } from 'constructs';
+import { DASHBOARD_CSP } from '../../shared/dashboard/routes.js';
 
 export interface DashboardProps {
   /** The job API the app talks to. */
@@ -40,9 +41,8 @@ export interface DashboardProps {
 
 const WEB_DIR = join(import.meta.dirname, '..', '..', 'web');
 
-/** The content security policy of the app (same as `voxpipe serve` sends). */
-export const DASHBOARD_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' https:; connect-src 'self' https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/** The content security policy of the app (the Lambda's sign-in page sends the same). */
+export { DASHBOARD_CSP };
 
 export class Dashboard extends Construct {
   readonly bucket: Bucket;

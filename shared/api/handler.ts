@@ -78,7 +78,7 @@ export interface ApiDeps {
 }
 
 /** Build the API once per container / server; the returned function handles one request. */
-export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiResponse> {
+export function createApi(deps: ApiDeps): (req: ApiRequest, as?: ApiPrincipal) => Promise<ApiResponse> {
   const now = deps.now ?? Date.now;
   const newJobId = deps.newJobId ?? (() => randomBytes(10).toString('hex'));
   const sourcePrefixes = deps.sourcePrefixes ?? ((tenant: string) => [apiKeys.tenantSourcesPrefix(tenant)]);
@@ -273,13 +273,14 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
     return principal ?? unauthorized('invalid API key');
   }
 
-  return async function handle(req: ApiRequest): Promise<ApiResponse> {
+  /** `as`: the principal of a caller already authenticated another way (a dashboard session); else the API key. */
+  return async function handle(req: ApiRequest, as?: ApiPrincipal): Promise<ApiResponse> {
     const route = matchRoute(req.method.toUpperCase(), req.path);
     if (route.kind === 'none') return error(404, 'not_found', `no route ${req.method} ${req.path}`);
     if (route.kind === 'malformed') return invalid({ field: 'path', message: 'malformed percent-encoding' });
     if (route.kind === 'method') return error(405, 'method_not_allowed', `${req.method} is not allowed on ${req.path}`, { allow: route.allow });
     try {
-      const principal = await authenticate(req);
+      const principal = as ?? (await authenticate(req));
       if ('status' in principal) return principal;
       switch (route.name) {
         case 'create':

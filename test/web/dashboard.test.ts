@@ -81,7 +81,7 @@ describe('dashboard in chromium', () => {
     const ok = await form(key, server.url);
     expect(ok.status).toBe(303);
     const cookie = ok.headers.get('set-cookie') ?? '';
-    expect(cookie).toMatch(/^voxpipe_session=[\w-]+; Path=\/; HttpOnly; SameSite=Strict/);
+    expect(cookie).toMatch(/^voxpipe_session=[\w.-]+; Path=\/; HttpOnly; SameSite=Strict/);
     const session = await fetch(`${server.url}/ui/api/session`, { headers: { cookie: cookie.split(';')[0] as string } });
     expect(((await session.json()) as { tenant: string }).tenant).toBe('acme');
     expect((await form('vxp_wrong', server.url)).status).toBe(401);

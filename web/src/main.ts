@@ -15,7 +15,7 @@ async function route(): Promise<void> {
   try {
     dispose = m ? await renderViewer(root, decodeURIComponent(m[1] as string)) : await renderJobs(root);
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return void location.assign('/');
+    if (err instanceof ApiError && err.status === 401) return void location.assign('/signin');
     root.replaceChildren(h('p', { class: 'error', role: 'alert' }, `Could not load: ${(err as Error).message}`));
   }
 }
@@ -27,7 +27,7 @@ async function start(): Promise<void> {
       document.body.dataset.tenant = s.tenant;
       document.getElementById('tenant')?.replaceChildren(s.tenant);
     },
-    () => location.assign('/'),
+    () => location.assign('/signin'),
   );
   window.addEventListener('hashchange', () => void route());
   await Promise.all([session, route()]);
