@@ -21,6 +21,7 @@ import { createCallPolicy, systemClock } from '../shared/providers/call-policy.j
 import { createTranscriber } from '../shared/providers/index.js';
 import type { ChatModel } from '../shared/ports.js';
 import { createChatModel } from '../shared/providers/chat-models.js';
+import { CHAT_PROVIDERS, hasChat } from '../shared/core/provider-catalog.js';
 import { type EnrichOptions, enrichJob, enrichmentFiles, wantsEnrichment } from '../shared/stages/enrich.js';
 import { aggregateJob } from '../shared/stages/aggregate.js';
 import { enrichmentOutcome, failedOutcome } from '../shared/stages/enrichment-outcome.js';
@@ -222,7 +223,7 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
       const out = await enrichJob(jobId, enrich, {
         store,
         chat,
-        noChatReason: `no chat provider: ${config.provider === 'offline' ? 'the offline provider has no chat model; ' : ''}set VOXPIPE_CHAT_PROVIDER (openai-compatible, mistral, openrouter, deepinfra) and its key`,
+        noChatReason: `no chat provider: ${hasChat(config.provider) ? '' : `the ${config.provider} provider has no chat model; `}set VOXPIPE_CHAT_PROVIDER (${CHAT_PROVIDERS.join(', ')}) and its key`,
         policy,
         logger,
         loadAudio: () => encodeForChat(file, join(config.workDir, 'tmp', `${jobId}-ask.mp3`)),

@@ -8,7 +8,7 @@
  * The logic is `lib/dead-letter-record.ts`.
  */
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { DEFAULT_MODELS } from '../shared/providers/index.js';
+import { defaultModelOf } from '../shared/providers/registry.js';
 import { createS3DropArea } from '../shared/adapters/s3-drop-area.js';
 import { finalizeDropJob } from '../shared/stages/drop-job.js';
 import { aggregateHandoff, bucketStore, eventBridgeNotifier, observability, portLogger, s3Client, sqsClient, flushMetrics } from './lib/aws.js';
@@ -20,7 +20,7 @@ const env = parseEnv(DlqConsumerEnv);
 const { logger, metrics } = observability();
 const store = bucketStore(env);
 const notifier = eventBridgeNotifier(env);
-const model = env.VOXPIPE_MODEL ?? (env.VOXPIPE_PROVIDER === 'offline' ? 'pocketsphinx-en-us' : DEFAULT_MODELS[env.VOXPIPE_PROVIDER]);
+const model = env.VOXPIPE_MODEL ?? defaultModelOf(env.VOXPIPE_PROVIDER);
 const sqs = sqsClient();
 const dropArea = createS3DropArea({ client: s3Client(env), bucket: env.VOXPIPE_BUCKET });
 

@@ -17,7 +17,8 @@ import type { ChunkTask, JobManifest, JobOptions } from '../shared/core/types.js
 import type { DropArea } from '../shared/ports.js';
 import { type ProfilesConfig, profilesFromText } from '../shared/profiles.js';
 import { finalizeDropJob } from '../shared/stages/drop-job.js';
-import { createTranscriber, DEFAULT_MODELS } from '../shared/providers/index.js';
+import { createTranscriber } from '../shared/providers/index.js';
+import { defaultModelOf } from '../shared/providers/registry.js';
 import { splitJob } from '../shared/stages/split.js';
 import { readJobRequest, withRequestedOptions } from '../shared/api/records.js';
 import { aggregateHandoff, bucketStore, eventBridgeNotifier, observability, portLogger, s3Client, sqsClient, flushMetrics } from './lib/aws.js';
@@ -33,7 +34,7 @@ const { logger, metrics } = observability();
 const sqs = sqsClient();
 const s3 = s3Client(env);
 const store = bucketStore(env);
-const model = env.VOXPIPE_MODEL ?? (env.VOXPIPE_PROVIDER === 'offline' ? 'pocketsphinx-en-us' : DEFAULT_MODELS[env.VOXPIPE_PROVIDER]);
+const model = env.VOXPIPE_MODEL ?? defaultModelOf(env.VOXPIPE_PROVIDER);
 const options: JobOptions = {
   provider: env.VOXPIPE_PROVIDER,
   model,

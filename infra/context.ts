@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { errorMessage } from '../shared/core/errors.js';
 import type { ProfilesConfig } from '../shared/core/profile-schema.js';
+import { AWS_PROVIDERS, CHAT_PROVIDERS } from '../shared/core/provider-catalog.js';
 import { profilesFromText } from '../shared/profiles.js';
 import type { VoxpipeStackProps } from './stacks/voxpipe-stack.js';
 
@@ -26,7 +27,7 @@ const endpointUrl = z.url().refine(
  * their name. Every key here is listed in infra/README.md ("Context values") with its default.
  */
 export const Context = z.object({
-  provider: z.enum(['mistral', 'openrouter', 'openai-compatible', 'deepinfra']).default('mistral'),
+  provider: z.enum(AWS_PROVIDERS).default('mistral'),
   model: z.string().min(1).default('voxtral-mini-latest'),
   /**
    * The transcription provider's API root (`VOXPIPE_BASE_URL`): a vLLM server for `openai-compatible` (required
@@ -56,7 +57,7 @@ export const Context = z.object({
     .optional(),
   summary: z.stringbool().optional(),
   /** Chat endpoint of the enricher. @default the transcription provider's */
-  chatProvider: z.enum(['mistral', 'openrouter', 'openai-compatible', 'deepinfra']).optional(),
+  chatProvider: z.enum(CHAT_PROVIDERS).optional(),
   chatModel: z.string().min(1).optional(),
   chatBaseUrl: endpointUrl.optional(),
   chatContextTokens: z.coerce.number().int().min(1000).max(10_000_000).optional(),

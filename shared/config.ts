@@ -2,23 +2,13 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './core/errors.js';
-import { CHAT_PROVIDERS, type ChatProviderName } from './providers/chat-models.js';
+import { CHAT_PROVIDERS, type ChatProviderName, hasChat, PROVIDERS, type ProviderName, providerInfo } from './core/provider-catalog.js';
 
-/** Providers voxpipe can call. `offline` is pocketsphinx, English only, no account needed. */
-export const PROVIDERS = ['offline', 'openai-compatible', 'mistral', 'openrouter', 'deepinfra'] as const;
-export type ProviderName = (typeof PROVIDERS)[number];
+/** Providers voxpipe can call (from the provider registry). `offline` is pocketsphinx, English only, no account needed. */
+export { PROVIDERS, type ProviderName } from './core/provider-catalog.js';
 
 /** The vendor's usual API-key variable, accepted when `VOXPIPE_API_KEY` is unset. */
-const VENDOR_KEY_VARS: Record<ProviderName, string | undefined> = {
-  offline: undefined,
-  'openai-compatible': 'OPENAI_API_KEY',
-  mistral: 'MISTRAL_API_KEY',
-  openrouter: 'OPENROUTER_API_KEY',
-  deepinfra: 'DEEPINFRA_API_KEY',
-};
-
-/** Providers that refuse calls without a key (self-hosted OpenAI-compatible servers often need none). */
-const KEY_REQUIRED: ReadonlySet<ProviderName> = new Set(['mistral', 'openrouter', 'deepinfra']);
+const vendorKeyVar = (provider: ProviderName): string | undefined => providerInfo(provider).apiKeyVar;
 
 const optionalString = z
   .string()
@@ -114,9 +104,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
-  const vendorVar = VENDOR_KEY_VARS[e.VOXPIPE_PROVIDER];
+  const vendorVar = vendorKeyVar(e.VOXPIPE_PROVIDER);
   const apiKey = e.VOXPIPE_API_KEY ?? (vendorVar ? env[vendorVar]?.trim() || undefined : undefined);
-  if (!apiKey && KEY_REQUIRED.has(e.VOXPIPE_PROVIDER)) {
+  if (!apiKey && providerInfo(e.VOXPIPE_PROVIDER).keyRequired) {
     throw new ConfigError(
       `invalid configuration:\n  VOXPIPE_API_KEY: provider ${e.VOXPIPE_PROVIDER} needs an API key; set VOXPIPE_API_KEY or ${vendorVar}`,
     );
@@ -177,9 +167,9 @@ export interface ChatConfig {
  */
 function chatConfig(e: z.output<typeof EnvSchema>, apiKey: string | undefined, env: NodeJS.ProcessEnv): ChatConfig | undefined {
   const sameVendor = e.VOXPIPE_CHAT_PROVIDER === undefined || e.VOXPIPE_CHAT_PROVIDER === e.VOXPIPE_PROVIDER;
-  const provider = e.VOXPIPE_CHAT_PROVIDER ?? (e.VOXPIPE_PROVIDER === 'offline' ? undefined : e.VOXPIPE_PROVIDER);
+  const provider = e.VOXPIPE_CHAT_PROVIDER ?? (hasChat(e.VOXPIPE_PROVIDER) ? e.VOXPIPE_PROVIDER : undefined);
   if (!provider) return undefined;
-  const vendorVar = VENDOR_KEY_VARS[provider];
+  const vendorVar = vendorKeyVar(provider);
   return {
     provider,
     baseUrl: e.VOXPIPE_CHAT_BASE_URL ?? (sameVendor ? e.VOXPIPE_BASE_URL : undefined),

@@ -8,7 +8,7 @@ import { ConfigError, errorMessage } from './core/errors.js';
 import type { ResultExt } from './core/keys.js';
 import { type FileOverrides, PROFILE_FORMATS, type Profile, type ProfilesConfig, parseProfiles, parseSidecar } from './core/profile-schema.js';
 import type { JobOptions } from './core/types.js';
-import { DEFAULT_MODELS } from './providers/index.js';
+import { defaultModelOf, isProviderName } from './core/provider-catalog.js';
 
 export type { FileOverrides, Profile, ProfilesConfig } from './core/profile-schema.js';
 
@@ -107,7 +107,7 @@ export function resolveJobOptions(profile: Profile, overrides: FileOverrides = {
 
 /** The model a provider uses when none is named (`offline`: the bundled PocketSphinx model). */
 export function defaultModel(provider: JobOptions['provider']): string {
-  return provider === 'offline' ? 'pocketsphinx-en-us' : (DEFAULT_MODELS[provider as keyof typeof DEFAULT_MODELS] ?? provider);
+  return isProviderName(provider) ? defaultModelOf(provider) : provider;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -7,6 +7,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import pLimit from 'p-limit';
 import { type ConfigOverrides, loadConfig, PROVIDERS } from '../../shared/config.js';
+import { providersWith } from '../../shared/core/provider-catalog.js';
 import { ConfigError, errorMessage } from '../../shared/core/errors.js';
 import type { ResultExt } from '../../shared/core/keys.js';
 import { createPinoLogger } from '../../shared/adapters/pino-logger.js';
@@ -34,12 +35,12 @@ export function registerTranscribeCommand(program: Command): void {
     .addOption(new Option('--timestamps <mode>', 'timing source (VOXPIPE_TIMESTAMPS)').choices(['auto', 'provider', 'cut-plan']))
     .option('--format <list>', `output formats, comma separated: ${FORMATS.join(',')}`, parseFormats, [...FORMATS])
     .option('--words', 'ask the provider for word timestamps too', false)
-    .option('--diarize', 'ask the provider for speaker labels (Mistral)', false)
-    .option('--vocabulary <terms>', 'words and phrases to bias recognition towards, comma separated (Mistral context_bias; VOXPIPE_VOCABULARY)')
+    .option('--diarize', `ask the provider for speaker labels (${providersWith('diarization').join(', ')})`, false)
+    .option('--vocabulary <terms>', `words and phrases to bias recognition towards, comma separated (${providersWith('contextBias').join(', ')}: context_bias; VOXPIPE_VOCABULARY)`)
     .option('--force', 'start a new job even if this file was transcribed before with the same options', false)
     .option('--work-dir <dir>', 'job store and scratch space (VOXPIPE_WORK_DIR)')
     .option('--translate <langs>', 'also translate the transcript, segment by segment: ISO 639-1 codes, comma separated (e.g. fr,de)', parseLanguages)
-    .option('--translate-speech', "also translate the speech into English with the provider's native speech translation, <name>.en.srt/.vtt/.txt (openai-compatible, deepinfra; VOXPIPE_TRANSLATE_SPEECH)")
+    .option('--translate-speech', `also translate the speech into English with the provider's native speech translation, <name>.en.srt/.vtt/.txt (${providersWith('speechTranslation').join(', ')}; VOXPIPE_TRANSLATE_SPEECH)`)
     .option('--summary', 'also write a summary (<name>.summary.md)', false)
     .option('--summary-prompt <text>', 'instruction for the summary (implies --summary)')
     .option('--extract <schema.json>', 'also extract JSON matching this JSON Schema (<name>.extract.json)')

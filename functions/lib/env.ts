@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EnvSchema } from '../../shared/config.js';
-import { CHAT_PROVIDERS } from '../../shared/providers/chat-models.js';
+import { CHAT_PROVIDERS } from '../../shared/core/provider-catalog.js';
 import { ConfigError } from '../../shared/core/errors.js';
 
 /** Variables every handler reads. Provider settings reuse the CLI's definitions (`shared/config.ts`). */

@@ -15,7 +15,7 @@ export interface EnricherProps {
   readonly eventBus: IEventBus;
   /** The aggregator: jobs that ask for enrichments are handed to the enrich queue instead of completing there. */
   readonly aggregator: LambdaFunction;
-  /** Chat vendor (`mistral`, `openrouter`, `openai-compatible`, `deepinfra`). */
+  /** Chat vendor: a provider of the registry with a chat endpoint (`CHAT_PROVIDERS`, shared/core/provider-catalog.ts). */
   readonly chatProvider: string;
   /** Chat model id. @default the vendor's Voxtral chat model */
   readonly chatModel?: string;

@@ -38,7 +38,7 @@ function checkProfiles(profiles: ProfilesConfig, provider: string, model: string
 import { Webhooks } from '../constructs/webhooks.js';
 
 export interface VoxpipeStackProps extends StackProps {
-  /** Speech-to-text provider id (`mistral`, `openrouter`, `openai-compatible`, `deepinfra`). @default 'mistral' */
+  /** Speech-to-text provider id: one of `AWS_PROVIDERS` (shared/core/provider-catalog.ts). @default 'mistral' */
   readonly provider?: string;
   /** Model id at the provider. @default 'voxtral-mini-latest' */
   readonly model?: string;

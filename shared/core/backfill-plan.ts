@@ -28,20 +28,9 @@ export const DEFAULT_BITRATE_KBPS = 128;
 /**
  * Transcription list price per audio minute, USD, by provider (default models), as published when this was
  * written; used only for estimates and for the budget when a provider reports no cost. Override with
- * `--usd-per-minute`.
- * - `offline`: local pocketsphinx, free.
- * - `openai-compatible`: OpenAI's `whisper-1` price ($0.006/min); a self-hosted vLLM costs what your GPU costs.
- * - `mistral`: Voxtral Mini Transcribe, $0.001/min.
- * - `openrouter`: Voxtral Mini through OpenRouter, $0.001/min.
- * - `deepinfra`: Voxtral Small 24B, $0.003/min.
+ * `--usd-per-minute`. Each provider's price and its source are in its registry entry (`provider-catalog.ts`).
  */
-export const USD_PER_AUDIO_MINUTE: Readonly<Record<string, number>> = {
-  offline: 0,
-  'openai-compatible': 0.006,
-  mistral: 0.001,
-  openrouter: 0.001,
-  deepinfra: 0.003,
-};
+export { USD_PER_AUDIO_MINUTE } from './provider-catalog.js';
 
 /**
  * Throughput assumed for the wall-time estimate: one provider call handles this many seconds of audio per

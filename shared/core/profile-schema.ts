@@ -13,9 +13,10 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import type { ResultExt } from './keys.js';
+import { PROVIDERS } from './provider-catalog.js';
 
-/** Providers a profile may name (the same list as `shared/config.ts` `PROVIDERS`; a unit test keeps them equal). */
-export const PROFILE_PROVIDERS = ['offline', 'openai-compatible', 'mistral', 'openrouter', 'deepinfra'] as const;
+/** Providers a profile may name: every provider of the registry (`provider-catalog.ts`). */
+export const PROFILE_PROVIDERS = PROVIDERS;
 /** Result formats a profile may ask for. */
 export const PROFILE_FORMATS = ['json', 'txt', 'srt', 'vtt'] as const satisfies readonly ResultExt[];
 /** Folder names the drop folder uses itself: never a profile. */

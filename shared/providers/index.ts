@@ -1,24 +1,19 @@
-/** Builds the configured `Transcriber`: the one place that knows every provider. */
+/** Builds the configured `Transcriber` from the provider registry (`./registry.ts`). */
 import type { Transcriber } from '../ports.js';
-import { createDeepInfraTranscriber } from './deepinfra.js';
-import { createMistralTranscriber } from './mistral.js';
-import { createOpenAICompatibleTranscriber } from './openai-compatible.js';
-import { createOpenRouterTranscriber } from './openrouter.js';
-import { createPocketsphinxTranscriber } from './pocketsphinx.js';
+import { PROVIDER_REGISTRY, type ProviderName } from './registry.js';
 
-/** Every provider voxpipe can call. `offline` runs PocketSphinx locally (no network). */
-export type ProviderName = 'openai-compatible' | 'mistral' | 'openrouter' | 'deepinfra' | 'offline';
+export { DEFAULT_BASE_URLS, DEFAULT_MODELS, type ProviderName } from './registry.js';
 
 /** Which provider to call and how. Parsed from env / CLI flags by the composition root. */
 export interface ProviderConfig {
   readonly provider: ProviderName;
-  /** @default `DEFAULT_BASE_URLS[provider]` */
+  /** @default the registry's `defaultBaseUrl` of the provider */
   readonly baseUrl?: string;
   readonly apiKey?: string;
-  /** @default `DEFAULT_MODELS[provider]` */
+  /** @default the registry's `defaultModel` of the provider */
   readonly model?: string;
   /**
-   * Whether to ask for provider timestamps (openai-compatible, mistral).
+   * Whether to ask for provider timestamps (the OpenAI-compatible and Mistral clients read it).
    * @default true, except for openai-compatible models whose name contains "voxtral" (vLLM gives none)
    */
   readonly timestamps?: boolean;
@@ -26,39 +21,14 @@ export interface ProviderConfig {
   readonly fetch?: typeof fetch;
 }
 
-/** Base URL per provider, as each vendor documents it. */
-export const DEFAULT_BASE_URLS = {
-  'openai-compatible': 'http://127.0.0.1:8000/v1',
-  mistral: 'https://api.mistral.ai',
-  openrouter: 'https://openrouter.ai/api/v1',
-  deepinfra: 'https://api.deepinfra.com',
-} as const satisfies Record<Exclude<ProviderName, 'offline'>, string>;
-
-/** Model per provider when none is configured. */
-export const DEFAULT_MODELS = {
-  'openai-compatible': 'mistralai/Voxtral-Mini-3B-2507',
-  mistral: 'voxtral-mini-latest',
-  openrouter: 'mistralai/voxtral-mini-transcribe',
-  deepinfra: 'mistralai/Voxtral-Small-24B-2507',
-} as const satisfies Record<Exclude<ProviderName, 'offline'>, string>;
-
 /** Build the transcriber `cfg` names. Never performs I/O. */
 export function createTranscriber(cfg: ProviderConfig): Transcriber {
-  if (cfg.provider === 'offline') return createPocketsphinxTranscriber();
-  const common = {
-    baseUrl: cfg.baseUrl ?? DEFAULT_BASE_URLS[cfg.provider],
+  const entry = PROVIDER_REGISTRY[cfg.provider];
+  return entry.createTranscriber({
+    baseUrl: cfg.baseUrl ?? entry.defaultBaseUrl ?? '',
     apiKey: cfg.apiKey,
-    model: cfg.model ?? DEFAULT_MODELS[cfg.provider],
+    model: cfg.model ?? entry.defaultModel,
+    timestamps: cfg.timestamps,
     fetch: cfg.fetch,
-  };
-  switch (cfg.provider) {
-    case 'openai-compatible':
-      return createOpenAICompatibleTranscriber({ ...common, timestamps: cfg.timestamps ?? !/voxtral/i.test(common.model) });
-    case 'mistral':
-      return createMistralTranscriber({ ...common, timestamps: cfg.timestamps });
-    case 'openrouter':
-      return createOpenRouterTranscriber(common);
-    case 'deepinfra':
-      return createDeepInfraTranscriber(common);
-  }
+  });
 }

@@ -10,6 +10,7 @@ import { askAudioInstruction, askTranscriptMessages } from '../core/chat-ask.js'
 import { estimateMessagesTokens } from '../core/chat-tokens.js';
 import { chatLedger, withChatUsage } from '../core/chat-usage.js';
 import { errorMessage, PermanentError } from '../core/errors.js';
+import { CHAT_PROVIDERS } from '../core/provider-catalog.js';
 import { compileExtractionSchema, extractionMessages } from '../core/extract-validate.js';
 import { jobKeys } from '../core/keys.js';
 import { renderSrt, renderTxt, renderVtt } from '../core/render.js';
@@ -176,7 +177,7 @@ function failedPart(reason: string): { status: 'failed'; reason: string } {
 function blockedReason(transcript: Transcript, deps: EnrichDeps): string | undefined {
   if (transcript.status !== 'completed') return `no transcript to work from: ${transcript.error ?? 'transcription failed'}`;
   if (!deps.chat) {
-    return deps.noChatReason ?? 'no chat provider configured: set VOXPIPE_CHAT_PROVIDER (openai-compatible, mistral, openrouter, deepinfra)';
+    return deps.noChatReason ?? `no chat provider configured: set VOXPIPE_CHAT_PROVIDER (${CHAT_PROVIDERS.join(', ')})`;
   }
   return undefined;
 }
