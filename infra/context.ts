@@ -40,7 +40,7 @@ export const Context = z.object({
   apiKeySecretArn: z.string().startsWith('arn:').optional(),
   apiKeySecretName: z.string().min(1).optional(),
   alarmEmail: z.email().optional(),
-  /** Deploy the web dashboard's assets behind CloudFront (`-c dashboard=true`; sign-in on AWS is not built yet). */
+  /** Deploy the web dashboard behind CloudFront (`-c dashboard=true`; sign in with an API key). */
   dashboard: z.stringbool().optional(),
   jobDeadlineHours: z.coerce.number().min(1).max(72).default(6),
   /** Stack-wide webhook receiver; https only. */

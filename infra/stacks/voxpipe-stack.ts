@@ -178,7 +178,7 @@ export class VoxpipeStack extends Stack {
       jobDeadline: props.jobDeadline,
     });
     this.api = new Api(this, 'Api', { bucket, splitQueue: this.ingest.splitQueue.queue });
-    if (props.dashboard) new Dashboard(this, 'Dashboard', { httpApi: this.api.httpApi });
+    if (props.dashboard) new Dashboard(this, 'Dashboard', { api: this.api, bucket, logBucket: this.ingest.accessLogs });
     this.enricher = this.createEnricher(props, provider);
     this.webhooks = this.createWebhooks(props);
     if (this.webhooks && this.enricher) this.webhooks.addProducer(this.enricher.fn);

@@ -9,8 +9,8 @@
  *   Secrets Manager secret of the stack (rotating it ends every session).
  * - A session signed in with an API key stays bound to it: the key's hash is looked up again on every request
  *   (the same one store read an API call with that key costs), so revoking the key ends its sessions at once.
- * - Sign-out writes `tenants/<tenant>/sessions/revoked/<session id>` (empty) to the job store; a revoked session
- *   is refused until its cookie expires anyway.
+ * - Sign-out writes `dashboard-sessions/revoked/<session id>` (its expiry) to the job store; a revoked session is
+ *   refused. On AWS a lifecycle rule deletes these markers after a day (the cookie has expired by then).
  * - CSRF token = HMAC-SHA256(key, "voxpipe-csrf:v1:" + session id): the app reads it from `/ui/api/session`
  *   (a cross-site page cannot) and sends it in `x-csrf-token` on every change, with a same-origin `Origin`.
  */
@@ -67,7 +67,7 @@ export interface Sessions {
 }
 
 /** The revocation marker of a session. */
-export const revokedSessionKey = (tenant: string, id: string) => `tenants/${tenant}/sessions/revoked/${id}`;
+export const revokedSessionKey = (id: string) => `dashboard-sessions/revoked/${id}`;
 
 export function createSessions(opts: SessionOptions): Sessions {
   if (opts.key.length < 32) throw new Error('the session key must have at least 32 bytes');
@@ -103,12 +103,12 @@ export function createSessions(opts: SessionOptions): Sessions {
       if (typeof tenant !== 'string' || !TENANT_PATTERN.test(tenant) || typeof id !== 'string' || !/^[\w-]{16,64}$/.test(id)) return undefined;
       if (typeof expires !== 'number' || expires * 1000 <= now()) return undefined;
       if (keyHash !== undefined && (typeof keyHash !== 'string' || (await opts.keys.lookup(keyHash))?.tenant !== tenant)) return undefined;
-      if (await opts.store.exists(revokedSessionKey(tenant, id))) return undefined;
+      if (await opts.store.exists(revokedSessionKey(id))) return undefined;
       return { tenant, id, expires, ...(keyHash ? { keyHash } : {}), csrf: mac('voxpipe-csrf', id) };
     },
     async revoke(session) {
       // The body says until when the marker matters (after that the cookie has expired anyway).
-      await opts.store.put(revokedSessionKey(session.tenant, session.id), new Date(session.expires * 1000).toISOString(), { contentType: 'text/plain' });
+      await opts.store.put(revokedSessionKey(session.id), new Date(session.expires * 1000).toISOString(), { contentType: 'text/plain' });
     },
     clearCookie: (headers) => `${SESSION_COOKIE}=; ${attributes(headers, 0)}`,
   };

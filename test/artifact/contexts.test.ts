@@ -65,6 +65,12 @@ describe(`context combinations synthesize in ${TEST_ENV.region}`, () => {
     expect(functionEnv(t, 'TranscriberFunction')).toMatchObject({ VOXPIPE_PROVIDER: 'openai-compatible', VOXPIPE_BASE_URL: 'https://vllm.example.com/v1' });
   });
 
+  it('web dashboard: -c dashboard=true (CloudFront, session key secret, dashboard routes)', { timeout: SYNTH_TIMEOUT }, async () => {
+    const t = await synth({ dashboard: 'true' });
+    expect(ofType(t, 'AWS::CloudFront::Distribution')).toHaveLength(1);
+    expect(functionEnv(t, 'ApiHandler')).toHaveProperty('VOXPIPE_SESSION_SECRET_ARN');
+  });
+
   it('Mistral at a regional endpoint: -c baseUrl (finding 4)', { timeout: SYNTH_TIMEOUT }, async () => {
     const t = await synth({ baseUrl: 'https://api.eu.mistral.ai/v1' });
     expect(functionEnv(t, 'TranscriberFunction')).toMatchObject({ VOXPIPE_BASE_URL: 'https://api.eu.mistral.ai/v1' });
