@@ -6,20 +6,19 @@
  * `encodeChunk` reads the bytes `[2·round(start·16000), 2·round(end·16000))` of the working copy and encodes them
  * in-process (`flac-encoder.ts`): sample-exact by construction, correct STREAMINFO, no process per chunk.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { open, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { z } from 'zod';
 import { errorMessage, InfrastructureError, PermanentError } from '../core/errors.js';
 import type { AudioProbe, Pause } from '../core/types.js';
 import type { AnalyzeOptions, AudioTools } from '../ports.js';
 import { type FfmpegBinaryOptions, resolveFfmpegBinaries } from './ffmpeg-binaries.js';
 import { DEFAULT_SILENCE_DB, estimateSilenceLevel, SPEECH_BAND_FILTER } from './noise-floor.js';
 import { checkFfmpeg, type FfmpegCapabilities, FfmpegUnusableError } from './ffmpeg-capabilities.js';
+import { FFPROBE_ARGS, parseFfprobe } from './ffprobe.js';
 import { encodeFlac16kMono, FLAC_SAMPLE_RATE } from './flac-encoder.js';
+import { INFRASTRUCTURE_LINE, type RunOptions, type RunResult, runProcess, throwIfInfrastructure } from './process-runner.js';
 
 /** Sample rate of the working copy and of every chunk. */
 export const WORK_SAMPLE_RATE = FLAC_SAMPLE_RATE;
@@ -112,66 +111,21 @@ export function createFfmpegAudioTools(opts: FfmpegBinaryOptions = {}): FfmpegAu
 
 // ---------------------------------------------------------------------------------------------- probe
 
-const FfprobeOutput = z.object({
-  format: z
-    .object({
-      format_name: z.string().optional(),
-      duration: z.string().optional(),
-      size: z.string().optional(),
-    })
-    .optional(),
-  streams: z
-    .array(
-      z.object({
-        codec_type: z.string().optional(),
-        codec_name: z.string().optional(),
-        sample_rate: z.string().optional(),
-        channels: z.number().optional(),
-        duration: z.string().optional(),
-      }),
-    )
-    .default([]),
-});
-
 /** ffprobe the file; `measure` supplies the duration when the container has none (NaN: leave it unknown). */
 async function probeAudio(ffprobe: string, path: string, measure: () => Promise<number>): Promise<AudioProbe> {
   const name = inputName(path);
   const sizeBytes = await fileSize(path);
   if (sizeBytes === 0) throw new PermanentError(`${name}: empty file (0 bytes); upload the audio again`);
 
-  const res = await run(ffprobe, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...inputArgs(path)]);
+  const res = await run(ffprobe, [...FFPROBE_ARGS, ...inputArgs(path)]);
   if (res.code !== 0) {
     throwIfInfrastructure('ffprobe', res, res.tail);
     throw new PermanentError(`${name}: not an audio file (ffprobe: ${cleanTail(res.tail, path) || `exit ${res.code}`})`);
   }
-  const parsed = FfprobeOutput.safeParse(safeJson(res.stdout.toString('utf8')));
-  if (!parsed.success) throw new PermanentError(`${name}: not an audio file (ffprobe gave no usable stream information)`);
-  const { format, streams } = parsed.data;
-
-  const audio = streams.find((s) => s.codec_type === 'audio');
-  if (audio === undefined) {
-    const found = streams.map((s) => `${s.codec_type ?? 'unknown'} (${s.codec_name ?? '?'})`).join(', ') || 'no streams';
-    throw new PermanentError(`${name}: not an audio file (no audio stream; found ${found})`);
-  }
-  const sampleRate = Number(audio.sample_rate);
-  const channels = audio.channels ?? 0;
-  if (!(sampleRate > 0) || !(channels > 0)) {
-    throw new PermanentError(`${name}: not an audio file (audio stream ${audio.codec_name ?? '?'} cannot be decoded)`);
-  }
-
-  // The audio stream's own duration first: a video track can make the container longer than the audio.
-  let durationSeconds = positive(audio.duration) ?? positive(format?.duration);
-  if (durationSeconds === undefined) durationSeconds = await measure();
+  const { durationSeconds: declared, ...audio } = parseFfprobe(res.stdout.toString('utf8'), name);
+  const durationSeconds = declared ?? (await measure());
   if (!(durationSeconds > 0) && !Number.isNaN(durationSeconds)) throw new PermanentError(`${name}: audio is empty (duration 0)`);
-
-  return {
-    durationSeconds,
-    formatName: format?.format_name ?? 'unknown',
-    codec: audio.codec_name ?? 'unknown',
-    sampleRate,
-    channels,
-    sizeBytes,
-  };
+  return { durationSeconds, ...audio, sizeBytes };
 }
 
 async function fileSize(path: string): Promise<number> {
@@ -344,70 +298,9 @@ async function encodeFlacSpan(workPath: string, start: number, end: number): Pro
 
 // ---------------------------------------------------------------------------------------------- processes
 
-interface RunResult {
-  readonly code: number;
-  /** The signal that ended the child (killed: OOM, timeout, operator), if any. */
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: Buffer;
-  /** Last stderr lines (bounded). */
-  readonly tail: string[];
-}
-
-/**
- * Run a child to completion. Stderr is read line by line and only its last lines are kept, so a 10-hour decode
- * costs constant memory; stdout is collected unless `onStdoutLine` consumes it.
- */
-function run(
-  bin: string,
-  args: readonly string[],
-  hooks: { onStderrLine?: (line: string) => void; onStdoutLine?: (line: string) => void } = {},
-): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    if (hooks.onStdoutLine !== undefined) createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', hooks.onStdoutLine);
-    else child.stdout.on('data', (b: Buffer) => out.push(b));
-    const tail = collectTail(child.stderr, hooks.onStderrLine);
-    child.on('error', (err) => reject(new FfmpegUnusableError(`cannot run ${bin}: ${err.message}`, { cause: err })));
-    child.on('close', (code, signal) => {
-      void tail.then((lines) => resolve({ code: code ?? 1, signal, stdout: Buffer.concat(out), tail: lines }));
-    });
-  });
-}
-
-function collectTail(stream: NodeJS.ReadableStream, onLine?: (line: string) => void, keep = 8): Promise<string[]> {
-  const lines: string[] = [];
-  const rl = createInterface({ input: stream, crlfDelay: Infinity });
-  rl.on('line', (line) => {
-    onLine?.(line);
-    if (line.trim() === '') return;
-    lines.push(line);
-    if (lines.length > keep) lines.shift();
-  });
-  return new Promise((resolve) => rl.on('close', () => resolve(lines)));
-}
-
-
-/**
- * ffmpeg/ffprobe failures that say nothing about the input: the tool rejected its own command line, was killed,
- * or could not write (full disk, no memory, our output path). The input's faults (bad headers, invalid data,
- * unsupported codec) stay `PermanentError`s.
- */
-const INFRASTRUCTURE_LINE = [
-  /Unrecognized option|Option not found|Error splitting the argument list|Unknown encoder|No such filter/i,
-  /No space left on device|Cannot allocate memory|Disk quota exceeded|Too many open files|Read-only file system/i,
-  // Reading an http(s) input (the splitter's presigned S3 URL): the network or the store failed, not the file.
-  /Server returned [45]\d\d|HTTP error [45]\d\d|Connection refused|Connection reset|Connection timed out|Failed to resolve hostname|Network is unreachable/i,
-];
-
-function throwIfInfrastructure(tool: 'ffmpeg' | 'ffprobe', res: RunResult, lines: readonly string[], ownOutput?: string): void {
-  if (res.signal !== null) {
-    throw new InfrastructureError(`${tool} was killed by ${res.signal} (out of memory or time?); this says nothing about the file, the message is retried`);
-  }
-  const line = lines.find((l) => INFRASTRUCTURE_LINE.some((re) => re.test(l)) || (ownOutput !== undefined && l.includes(ownOutput) && /\[(error|fatal|panic)\]|Permission denied|Could not|Cannot|No such file/i.test(l)));
-  if (line !== undefined) {
-    throw new InfrastructureError(`${tool} failed for a reason other than the file (${line.replace(/\[[^\]]*@ 0x[0-9a-f]+\]\s*/g, '').trim()}); the message is retried`);
-  }
+/** ffmpeg/ffprobe through the shared runner; a binary that cannot start makes the tools unusable (infrastructure). */
+function run(bin: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  return runProcess(bin, args, { ...opts, spawnError: (err) => new FfmpegUnusableError(`cannot run ${bin}: ${err.message}`, { cause: err }) });
 }
 
 /** Error lines without the path prefix and ffmpeg's `[tag @ 0x…] [error]` decorations, joined. */
@@ -465,19 +358,6 @@ async function remoteSize(url: string): Promise<number> {
   const total = res.status === 206 ? Number(/\/(\d+)$/.exec(res.headers.get('content-range') ?? '')?.[1]) : res.status === 200 ? Number(res.headers.get('content-length')) : Number.NaN;
   if (!Number.isFinite(total)) throw new InfrastructureError(`${name}: reading the input failed with HTTP ${res.status}; the message is retried`);
   return total;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function positive(v: string | undefined): number | undefined {
-  const n = Number(v);
-  return v !== undefined && Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
 function round6(n: number): number {

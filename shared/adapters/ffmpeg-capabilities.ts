@@ -7,8 +7,8 @@
  * A binary that cannot run, or lacks a filter the split needs, is an `FfmpegUnusableError`: an infrastructure
  * fault (retried, `FfmpegUnusable` metric and alarm on AWS), never a verdict on the user's file.
  */
-import { spawn } from 'node:child_process';
 import { InfrastructureError } from '../core/errors.js';
+import { runProcess } from './process-runner.js';
 
 /** Filters `analyze` chains; without any of them no upload can be split. */
 export const REQUIRED_FILTERS = ['aformat', 'aresample', 'asetpts', 'silencedetect'] as const;
@@ -57,20 +57,19 @@ export async function checkFfmpeg(bins: { ffmpeg: string; ffprobe: string }): Pr
   };
 }
 
+/** A check that takes longer than this means a hung binary (the checks take milliseconds). */
+const CHECK_TIMEOUT_MS = 60_000;
+
 /** stdout of a short-lived child (stderr appended); rejects with `FfmpegUnusableError` when it cannot run or fails. */
-function output(bin: string, args: readonly string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e) => reject(new FfmpegUnusableError(`cannot run ${bin}: ${e.message}`, { cause: e })));
-    child.on('close', (code, signal) => {
-      const text = Buffer.concat(out).toString('utf8');
-      const stderr = Buffer.concat(err).toString('utf8').trim().split('\n').slice(-2).join('; ');
-      if (code === 0) resolve(`${text}\n${Buffer.concat(err).toString('utf8')}`);
-      else reject(new FfmpegUnusableError(`${bin} ${args.join(' ')} failed (${signal ? `killed by ${signal}` : `exit ${code}`})${stderr ? `: ${stderr}` : ''}`));
-    });
+async function output(bin: string, args: readonly string[]): Promise<string> {
+  const res = await runProcess(bin, args, {
+    tailLines: 50,
+    timeoutMs: CHECK_TIMEOUT_MS,
+    spawnError: (e) => new FfmpegUnusableError(`cannot run ${bin}: ${e.message}`, { cause: e }),
   });
+  const text = res.stdout.toString('utf8');
+  if (res.code === 0 && res.signal === null) return `${text}\n${res.tail.join('\n')}`;
+  const why = res.timedOut ? `no answer within ${CHECK_TIMEOUT_MS / 1000} s` : res.signal ? `killed by ${res.signal}` : `exit ${res.code}`;
+  const stderr = res.tail.slice(-2).join('; ');
+  throw new FfmpegUnusableError(`${bin} ${args.join(' ')} failed (${why})${stderr ? `: ${stderr}` : ''}`);
 }

@@ -6,8 +6,7 @@
  * (90th percentile); the threshold sits just above the peaks of the quiet windows, so silencedetect — which
  * compares single samples — sees the floor as silence and the speech as sound.
  */
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { runProcess } from './process-runner.js';
 
 /** The band pause finding listens to; `analyze` applies the same filter before silencedetect. */
 export const SPEECH_BAND_FILTER = 'highpass=f=100,lowpass=f=4000';
@@ -55,27 +54,26 @@ export async function estimateSilenceLevel(ffmpeg: string, inputArgs: readonly s
   ].join(',');
   const windows: { rms: number; peak: number }[] = [];
   let current: { rms?: number; peak?: number } = {};
-  const code = await new Promise<number>((resolve) => {
-    const child = spawn(
-      ffmpeg,
-      ['-nostdin', '-hide_banner', '-nostats', '-v', 'error', '-t', String(ESTIMATE_SECONDS), ...inputArgs, '-map', '0:a:0', '-af', filter, '-f', 'null', '-'],
-      { stdio: ['ignore', 'pipe', 'ignore'] },
-    );
-    createInterface({ input: child.stdout, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
-      if (line.startsWith('frame:')) {
-        if (current.rms !== undefined && current.peak !== undefined) windows.push({ rms: current.rms, peak: current.peak });
-        current = {};
-        return;
-      }
-      const m = /^lavfi\.astats\.Overall\.(RMS_level|Peak_level)=(.+)$/.exec(line);
-      if (!m) return;
-      const value = m[2] === '-inf' ? Number.NEGATIVE_INFINITY : Number(m[2]);
-      if (m[1] === 'RMS_level') current.rms = value;
-      else current.peak = value;
-    });
-    child.on('error', () => resolve(1));
-    child.on('close', (c) => resolve(c ?? 1));
-  });
+  const onLine = (line: string): void => {
+    if (line.startsWith('frame:')) {
+      if (current.rms !== undefined && current.peak !== undefined) windows.push({ rms: current.rms, peak: current.peak });
+      current = {};
+      return;
+    }
+    const m = /^lavfi\.astats\.Overall\.(RMS_level|Peak_level)=(.+)$/.exec(line);
+    if (!m) return;
+    const value = m[2] === '-inf' ? Number.NEGATIVE_INFINITY : Number(m[2]);
+    if (m[1] === 'RMS_level') current.rms = value;
+    else current.peak = value;
+  };
+  const code = await runProcess(
+    ffmpeg,
+    ['-nostdin', '-hide_banner', '-nostats', '-v', 'error', '-t', String(ESTIMATE_SECONDS), ...inputArgs, '-map', '0:a:0', '-af', filter, '-f', 'null', '-'],
+    { onStdoutLine: onLine },
+  ).then(
+    (res) => res.code,
+    () => 1, // cannot start: the main decode reports why
+  );
   if (current.rms !== undefined && current.peak !== undefined) windows.push({ rms: current.rms, peak: current.peak });
   if (code !== 0) return undefined;
   return silenceLevelOf(windows);

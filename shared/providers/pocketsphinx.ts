@@ -7,15 +7,14 @@
  * -time yes` prints per utterance a hypothesis line and `word start end confidence` lines (times from the start
  * of the file), which are parsed here.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { PermanentError } from '../core/errors.js';
 import type { ChunkTranscript, Segment, Word } from '../core/types.js';
 import { findOnPath, resolveFfmpegBinaries } from '../adapters/ffmpeg-binaries.js';
+import { runProcess } from '../adapters/process-runner.js';
 import type { TranscribeRequest, Transcriber, TranscriberCapabilities } from '../ports.js';
 
 export interface PocketsphinxOptions {
@@ -150,7 +149,7 @@ function toSegments(words: readonly Word[]): Segment[] {
   return segments;
 }
 
-/** Run a child; kill it when `signal` aborts. Stdout goes line by line to `onLine`; the last stderr lines are kept. */
+/** Run a child through the shared runner; kill it when `signal` aborts. Stdout goes line by line to `onLine`. */
 function runChild(
   bin: string,
   args: readonly string[],
@@ -158,28 +157,12 @@ function runChild(
   stdin?: Uint8Array,
   onLine?: (line: string) => void,
 ): Promise<{ code: number; tail: string[] }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const tail: string[] = [];
-    createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (l) => {
-      if (l.trim() === '' || l.startsWith('INFO:')) return;
-      tail.push(l);
-      if (tail.length > 5) tail.shift();
-    });
-    if (onLine !== undefined) createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', onLine);
-    else child.stdout.resume();
-    const onAbort = () => child.kill('SIGKILL');
-    signal.addEventListener('abort', onAbort, { once: true });
-    child.on('error', (err) => {
-      signal.removeEventListener('abort', onAbort);
-      reject(new PermanentError(`cannot run ${bin}: ${err.message}; install it: ${INSTALL}`, { cause: err }));
-    });
-    child.on('close', (code) => {
-      signal.removeEventListener('abort', onAbort);
-      if (signal.aborted) reject(signal.reason);
-      else resolve({ code: code ?? 1, tail });
-    });
-    child.stdin.on('error', () => undefined); // EPIPE when the child exits early: its exit code tells
-    child.stdin.end(stdin === undefined ? undefined : Buffer.from(stdin.buffer, stdin.byteOffset, stdin.byteLength));
+  return runProcess(bin, args, {
+    signal,
+    stdin,
+    onStdoutLine: onLine ?? (() => undefined),
+    tailLines: 5,
+    tailFilter: (l) => !l.startsWith('INFO:'),
+    spawnError: (err) => new PermanentError(`cannot run ${bin}: ${err.message}; install it: ${INSTALL}`, { cause: err }),
   });
 }
