@@ -132,8 +132,18 @@ export type JobEvent =
       readonly resultKeys: readonly string[];
       /** Present when the job asked for translations, a summary, an extraction or a question (AWS: sent once they ran). */
       readonly enrichment?: EnrichmentOutcome;
+      /** The job's attempt when it was retried (absent: the first); part of the event's id (shared/stages/attempt.ts). */
+      readonly attempt?: number;
     }
-  | { readonly type: 'job.failed'; readonly jobId: string; readonly source: string; readonly reason: string; readonly resultKeys: readonly string[] }
+  | {
+      readonly type: 'job.failed';
+      readonly jobId: string;
+      readonly source: string;
+      readonly reason: string;
+      readonly resultKeys: readonly string[];
+      /** As for `job.completed`. */
+      readonly attempt?: number;
+    }
   /** A person corrected the transcript (`POST /jobs/{id}/transcript/revisions`): `revision` is the new revision's number. */
   | { readonly type: 'job.transcript.edited'; readonly jobId: string; readonly source: string; readonly revision: number; readonly resultKeys: readonly string[] };
 

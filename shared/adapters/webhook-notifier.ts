@@ -103,8 +103,9 @@ export function webhookMessageOf(event: JobEvent, details: WebhookDetails, at: D
 }
 
 /**
- * `webhook-id` of an event, derived from what identifies it (job, type, progress count), so a retry —
- * or the same event raised twice by an at-least-once stage — carries the same id and receivers can dedupe.
+ * `webhook-id` of an event, derived from what identifies it (job, type, progress count, revision, the attempt
+ * of a retried job), so a retry of the delivery — or the same event raised twice by an at-least-once stage —
+ * carries the same id and receivers can dedupe, while a retried job's new end has an id of its own.
  */
 export function webhookIdOf(event: JobEvent): string {
   const key =
@@ -112,7 +113,9 @@ export function webhookIdOf(event: JobEvent): string {
       ? `${event.jobId}:${event.type}:${event.chunksDone}`
       : event.type === 'job.transcript.edited'
         ? `${event.jobId}:${event.type}:${event.revision}`
-        : `${event.jobId}:${event.type}`;
+        : event.attempt !== undefined && event.attempt > 1
+          ? `${event.jobId}:${event.type}:attempt-${event.attempt}`
+          : `${event.jobId}:${event.type}`;
   return `msg_${createHash('sha256').update(key).digest('base64url').slice(0, 27)}`;
 }
 

@@ -15,10 +15,10 @@ import { isSafeKeyUnder, unsafeKeyReason } from '../core/key-safety.js';
 import { WEBHOOK_SECRET_PREFIX, type WebhookTarget, webhookTargetKey } from '../core/webhook-target.js';
 import type { BlobStore, Logger, Notifier } from '../ports.js';
 import { hashApiKey } from './api-keys.js';
-import { jobState, jobSummary, jobView } from './job-view.js';
+import { jobSummary, jobView } from './job-view.js';
 import type { ApiKeyStore, ApiPrincipal, JobSubmitter, UrlSigner } from './ports.js';
 import { type ApiJobRecord, apiKeys, type JobRequest } from './records.js';
-import { resetFailedJob } from './retry.js';
+import { claimRetry, resetFailedJob } from './retry.js';
 import { currentTranscript, EditError, RevisionConflictError, saveRevision, TranscriptEditBody } from './revisions.js';
 import { CreateJobBody, firstIssue, JOB_ID_PATTERN, ListJobsQuery } from './schemas.js';
 
@@ -210,14 +210,24 @@ export function createApi(deps: ApiDeps): (req: ApiRequest, as?: ApiPrincipal) =
   async function retryJob(principal: ApiPrincipal, jobId: string): Promise<ApiResponse> {
     const record = await ownJob(principal, jobId);
     if (!record) return unknownJob(jobId);
-    const { state } = await jobState(deps.store, record);
-    if (state !== 'failed') return error(409, 'conflict', `job ${jobId} is ${state}; only failed jobs can be retried`);
-    await resetFailedJob(deps.store, jobId);
-    const retried: ApiJobRecord = { ...record, retries: [...(record.retries ?? []), new Date(now()).toISOString()] };
+    // One retry per failure (a conditional claim of the next attempt); concurrent ones get 409 naming it.
+    const decision = await claimRetry(deps.store, record, now());
+    if (decision.kind === 'conflict') return error(409, 'conflict', decision.message, {}, { state: decision.state, attempt: decision.attempt });
+    const { attempt } = decision;
+    // The request again, from the record: `jobs/` expires (retentionDays), so a late retry keeps its options and
+    // webhook; `attempt` gives this attempt's terminal event an id of its own.
+    const request: JobRequest = { jobId, tenant: principal.tenant, options: record.options, ...(record.webhook ? { webhook: record.webhook } : {}), attempt };
+    await writeJsonObject(deps.store, apiKeys.request(jobId), request);
+    if (record.webhook) {
+      const target: WebhookTarget = { url: record.webhook.url, secretName: tenantWebhookSecretName(principal.tenant) };
+      await writeJsonObject(deps.store, webhookTargetKey(jobId), target);
+    }
+    const retried: ApiJobRecord = { ...record, retries: decision.retries };
     await writeJsonObject(deps.store, apiKeys.tenantJob(principal.tenant, jobId), retried);
+    await resetFailedJob(deps.store, jobId);
     await deps.submitter.start(retried);
-    deps.logger.info('job retried', { jobId, tenant: principal.tenant });
-    return json(202, { jobId, state: 'queued' }, { location: `/jobs/${jobId}` });
+    deps.logger.info('job retried', { jobId, tenant: principal.tenant, attempt });
+    return json(202, { jobId, state: 'queued', attempt }, { location: `/jobs/${jobId}` });
   }
 
   /** `GET /jobs/{id}/transcript`: the current revision of the result JSON. */

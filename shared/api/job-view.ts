@@ -18,6 +18,8 @@ export interface JobView {
   readonly options: ApiJobRecord['options'];
   readonly webhook?: { readonly url: string };
   readonly reason?: string;
+  /** 1, plus one per `POST /jobs/{id}/retry` that restarted the job. */
+  readonly attempt: number;
   readonly progress: { readonly chunksDone: number; readonly chunksTotal: number | null };
   readonly timings: { readonly createdAt: string; readonly updatedAt: string; readonly finishedAt?: string; readonly elapsedSeconds: number };
   readonly usage: { readonly audioSeconds: number; readonly costUsd?: number };
@@ -36,10 +38,18 @@ export interface JobSummary {
 
 const TERMINAL = new Set<ApiJobState>(['completed', 'failed']);
 
-/** The state and status of a job: the pipeline's status when it has one, else where the source is. */
+/**
+ * The state and status of a job: the pipeline's status when it has one; else, once `jobs/` expired
+ * (`retentionDays`), the result it left (kept as long as `results/`); else where the source is.
+ */
 export async function jobState(store: BlobStore, record: ApiJobRecord): Promise<{ state: ApiJobState; status?: JobStatus }> {
-  const status = await readJsonIfExists<JobStatus>(store, jobKeys(record.jobId).status);
+  const keys = jobKeys(record.jobId);
+  const status = await readJsonIfExists<JobStatus>(store, keys.status);
   if (status) return { state: status.state, status };
+  const ended = await readJsonIfExists<Pick<Transcript, 'status' | 'error'>>(store, keys.result('json'));
+  if (ended?.status === 'completed' || ended?.status === 'failed') {
+    return { state: ended.status, ...(ended.error ? { status: { jobId: record.jobId, source: record.sourceKey, state: ended.status, updatedAt: record.createdAt, reason: ended.error } } : {}) };
+  }
   if (record.sourceKind === 'upload' && !(await store.exists(record.sourceKey))) return { state: 'awaiting_upload' };
   return { state: 'queued' };
 }
@@ -83,6 +93,7 @@ export async function jobView(
     options: record.options,
     ...(record.webhook ? { webhook: record.webhook } : {}),
     ...(status?.reason ? { reason: status.reason } : {}),
+    attempt: 1 + (record.retries?.length ?? 0),
     progress: { chunksDone: state === 'completed' && chunksTotal !== null ? chunksTotal : chunks.length, chunksTotal },
     timings: {
       createdAt: record.createdAt,

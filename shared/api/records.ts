@@ -6,14 +6,16 @@
  * tenants/<tenant>/inbox/<path>         the tenant's own audio: the only keys its `{ s3Key }` sources may name
  * tenants/<tenant>/jobs/<jobId>.json     the API's job record (source, options, webhook): "is this my job" is one GET
  * tenants/<tenant>/index/<rev-ts>-<id>   empty: newest-first index, so `GET /jobs?limit=N` reads O(N) records
- * jobs/<jobId>/request.json              the options the pipeline applies to this job (read by the splitter)
+ * tenants/<tenant>/retries/<jobId>/<n>   the claim (conditional write) that started attempt n: one retry per failure
+ * jobs/<jobId>/request.json              the options the pipeline applies to this job (read by the splitter) and its
+ *                                        attempt; rewritten from the record by every retry (`jobs/` expires)
  * uploads/<jobId>/<fileName>             the uploaded source of an `{ upload: true }` job
  * ```
  */
 import type { JobOptions } from '../core/types.js';
 import type { BlobStore } from '../ports.js';
 import { NotFoundError } from '../core/errors.js';
-import { jobKeys } from '../core/keys.js';
+import { jobRequestKey } from '../stages/attempt.js';
 
 /** Per-job options a client may choose. Provider and model are the deployment's (AWS) or the server's (local). */
 export type RequestedOptions = Partial<Pick<JobOptions, 'language' | 'chunkSeconds' | 'words' | 'diarize' | 'timestamps'>>;
@@ -29,7 +31,7 @@ export interface ApiJobRecord {
   readonly sourceKind: 's3Key' | 'upload';
   readonly options: RequestedOptions;
   readonly webhook?: { readonly url: string };
-  /** Set by `POST /jobs/{id}/retry`. */
+  /** When each `POST /jobs/{id}/retry` that restarted the job claimed its attempt (attempt 2 first). */
   readonly retries?: readonly string[];
 }
 
@@ -39,6 +41,8 @@ export interface JobRequest {
   readonly tenant: string;
   readonly options: RequestedOptions;
   readonly webhook?: { readonly url: string };
+  /** 1 + the retries that restarted the job (absent: 1). Stamped on its terminal events (shared/stages/attempt.ts). */
+  readonly attempt?: number;
 }
 
 /** Keys of the API's objects. */
@@ -55,7 +59,10 @@ export const apiKeys = {
   /** The first `POST /jobs` made with an `Idempotency-Key` (hashed). */
   idempotency: (tenant: string, keyHash: string) => `tenants/${tenant}/idempotency/${keyHash}.json`,
   tenantJob: (tenant: string, jobId: string) => `tenants/${tenant}/jobs/${jobId}.json`,
-  request: (jobId: string) => `${jobKeys(jobId).root}request.json`,
+  /** Claims of a job's retries, one per attempt (`0002.json` started attempt 2). */
+  retryClaimsPrefix: (tenant: string, jobId: string) => `tenants/${tenant}/retries/${jobId}/`,
+  retryClaim: (tenant: string, jobId: string, attempt: number) => `tenants/${tenant}/retries/${jobId}/${String(attempt).padStart(4, '0')}.json`,
+  request: jobRequestKey,
   uploadsPrefix: 'uploads/',
   upload: (jobId: string, fileName: string) => `uploads/${jobId}/${fileName}`,
 } as const;

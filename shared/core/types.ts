@@ -194,6 +194,8 @@ export interface JobStatus {
   readonly reason?: string;
   readonly chunksTotal?: number;
   readonly chunksDone?: number;
+  /** Set on the terminal status of a retried job: which attempt ended (absent: the first). See shared/stages/attempt.ts. */
+  readonly attempt?: number;
 }
 
 /** The result JSON (`<name>.json` locally, `results/<jobId>/transcript.json` on AWS). Keep stable. */

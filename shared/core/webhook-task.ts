@@ -22,8 +22,17 @@ const TerminalEvent = z.discriminatedUnion('type', [
     source: z.string(),
     resultKeys: z.array(z.string()).readonly(),
     enrichment: EnrichmentOutcomeSchema.optional(),
+    /** The job's attempt when it was retried: part of the event's `webhook-id`. */
+    attempt: z.number().int().min(2).optional(),
   }),
-  z.object({ type: z.literal('job.failed'), jobId: z.string().min(1), source: z.string(), reason: z.string(), resultKeys: z.array(z.string()).readonly() }),
+  z.object({
+    type: z.literal('job.failed'),
+    jobId: z.string().min(1),
+    source: z.string(),
+    reason: z.string(),
+    resultKeys: z.array(z.string()).readonly(),
+    attempt: z.number().int().min(2).optional(),
+  }),
   z.object({
     type: z.literal('job.transcript.edited'),
     jobId: z.string().min(1),

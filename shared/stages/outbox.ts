@@ -1,6 +1,7 @@
 import { jobKeys } from '../core/keys.js';
 import type { JobStatus } from '../core/types.js';
 import type { BlobStore, JobEvent, Notifier } from '../ports.js';
+import { jobAttempt, stampAttempt } from './attempt.js';
 import { readJsonIfExists, writeJson, writeStatus } from './store-json.js';
 
 /** `status.json` as stored: the status, plus the events still to publish while the job's end is in flight. */
@@ -27,10 +28,12 @@ export interface JobEndDeps {
  * Every handler that finds a terminal status with an outbox finishes it (`flushOutbox`) instead of dropping
  * its message as a duplicate; the sweeper does too for an outbox older than the longest invocation.
  * So terminal events are at-least-once: a crash after a publish and before step 3 publishes again, with
- * the same `eventId` (`eventIdOf`), which receivers use to drop the repeat.
+ * the same `eventId` (`webhookIdOf`), which receivers use to drop the repeat. The job's attempt (`attempt.ts`)
+ * is stamped on the terminal events and the status, so a retried job's end gets ids of its own.
  */
 export async function endJob(status: Omit<JobStatus, 'updatedAt'>, events: readonly JobEvent[], deps: JobEndDeps): Promise<void> {
-  await writeStatus(deps.store, { ...status, outbox: events });
+  const attempt = await jobAttempt(deps.store, status.jobId);
+  await writeStatus(deps.store, { ...status, ...(attempt > 1 ? { attempt } : {}), outbox: stampAttempt(events, attempt) });
   await flushOutbox(status.jobId, deps);
 }
 

@@ -258,6 +258,29 @@ describe('AWS webhooks: queue → webhook Lambda → signed POST', () => {
     expect(delivered?.payload?.data.enrichment).toEqual(enrichment);
   });
 
+  it('delivers the failure of a retried job (attempt 2) under its own id; a redelivery of that attempt is dropped', async () => {
+    // GIVEN a job whose first failure was delivered
+    const jobId = 'job-failed-twice';
+    await finishedJob(jobId, '');
+    const first = failed(jobId);
+    await notifier.notify(first);
+    await until('the first failure', () => received.some((r) => r.id === webhookIdOf(first) && r.status === 204));
+
+    // WHEN it was retried and failed again: endJob stamps the attempt on the event (shared/stages/attempt.ts),
+    // and a crash redelivery raises that same event twice
+    const again: JobEvent = { type: 'job.failed', jobId, source: `s3://${BUCKET}/inbox/${jobId}.mp3`, reason: 'corrupt audio', resultKeys: [jobKeys(jobId).result('json')], attempt: 2 };
+    await notifier.notify(again);
+    await notifier.notify(again);
+    await until('the second failure', () => received.some((r) => r.id === webhookIdOf(again) && r.status === 204));
+    await settle();
+
+    // THEN the receiver got both failures, each once, with ids of their own (the queue message keeps `attempt`)
+    expect(webhookIdOf(again)).not.toBe(webhookIdOf(first));
+    const mine = received.filter((r) => r.payload?.data.jobId === jobId && r.status === 204);
+    expect(mine.map((r) => r.id)).toEqual([webhookIdOf(first), webhookIdOf(again)]);
+    expect(json.events.filter((e) => e.detail.jobId === jobId).map((e) => e.detail.eventId)).toEqual([webhookIdOf(first), webhookIdOf(again), webhookIdOf(again)]);
+  });
+
   it('stops at 410 Gone for a job whose webhook.json names another receiver (no retry, no dead letter)', async () => {
     const jobId = 'job-gone';
     await store.put(webhookTargetKey(jobId), JSON.stringify({ url: `${base}/gone` }));
