@@ -1,11 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pLimit from 'p-limit';
-import { createFfmpegAudioTools } from '../shared/adapters/ffmpeg-audio.js';
+import { createFfmpegAudioTools, encodeChatMp3 } from '../shared/adapters/ffmpeg-audio.js';
 import { resolveFfmpegBinaries } from '../shared/adapters/ffmpeg-binaries.js';
 import { createFsStore } from '../shared/adapters/fs-store.js';
 import { createMemoryQueue } from '../shared/adapters/memory-queue.js';
@@ -350,14 +348,12 @@ function createLocalWebhooks(deps: LocalPipelineDeps, store: BlobStore): Webhook
   });
 }
 
-const execFileAsync = promisify(execFile);
-
 /** The source as 16 kHz mono mp3 for a question over the audio (every chat dialect takes mp3). */
 async function encodeForChat(file: string, out: string): Promise<{ data: Uint8Array; format: 'mp3' }> {
   const { ffmpeg } = await resolveFfmpegBinaries();
   await mkdir(join(out, '..'), { recursive: true });
   try {
-    await execFileAsync(ffmpeg, ['-v', 'error', '-y', '-i', file, '-vn', '-ac', '1', '-ar', '16000', '-b:a', '48k', '-f', 'mp3', out]);
+    await encodeChatMp3(ffmpeg, file, out);
     return { data: new Uint8Array(await readFile(out)), format: 'mp3' };
   } finally {
     await rm(out, { force: true });

@@ -109,6 +109,17 @@ export function createFfmpegAudioTools(opts: FfmpegBinaryOptions = {}): FfmpegAu
   };
 }
 
+/**
+ * The input as 16 kHz mono mp3 (48 kbit/s) at `out`, for a question asked over the audio itself (every chat
+ * dialect takes mp3). Throws `InfrastructureError` when the fault is not the file's, else `PermanentError`.
+ */
+export async function encodeChatMp3(ffmpeg: string, path: string, out: string): Promise<void> {
+  const res = await run(ffmpeg, ['-nostdin', '-v', 'error', '-y', ...inputArgs(path), '-vn', '-ac', '1', '-ar', '16000', '-b:a', '48k', '-f', 'mp3', out]);
+  if (res.code === 0) return;
+  throwIfInfrastructure('ffmpeg', res, res.tail, out);
+  throw new PermanentError(`${inputName(path)}: cannot encode the audio for the chat model (ffmpeg: ${cleanTail(res.tail, path) || `exit ${res.code}`})`);
+}
+
 // ---------------------------------------------------------------------------------------------- probe
 
 /** ffprobe the file; `measure` supplies the duration when the container has none (NaN: leave it unknown). */
