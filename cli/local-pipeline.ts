@@ -267,7 +267,7 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
      * Run a job under an id chosen by the caller (the job API's), with per-job option overrides.
      * Re-running an id resumes it (the split stage keeps stored chunk results); one run per id at a time.
      */
-    async transcribeAs(jobId: string, file: string, name: string, overrides: Partial<JobOptions> = {}): Promise<LocalJobResult> {
+    async transcribeAs(jobId: string, file: string, name: string, overrides: Partial<JobOptions> = {}, enrich?: EnrichOptions): Promise<LocalJobResult> {
       const existing = running.get(jobId);
       if (existing) return existing;
       const options: JobOptions = {
@@ -281,7 +281,7 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
         ...(config.vocabulary ? { vocabulary: config.vocabulary } : {}),
         ...overrides,
       };
-      const job = runJob(file, name, jobId, options);
+      const job = runJob(file, name, jobId, options, enrich);
       running.set(jobId, job);
       try {
         return await job;

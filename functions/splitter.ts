@@ -22,7 +22,7 @@ import { defaultModelOf } from '../shared/providers/registry.js';
 import { splitJob } from '../shared/stages/split.js';
 import { readJobRequest, withRequestedOptions } from '../shared/api/records.js';
 import { aggregateHandoff, bucketStore, eventBridgeNotifier, observability, portLogger, s3Client, sqsClient, flushMetrics } from './lib/aws.js';
-import { admitDrop } from './lib/drop-upload.js';
+import { admitS3Drop } from './lib/drop-upload.js';
 import { presignedInput } from './lib/s3-input.js';
 import { parseEnv, SplitterEnv } from './lib/env.js';
 import { claimSource, finishAfterSplit } from './lib/source-claim.js';
@@ -104,7 +104,7 @@ async function splitUpload(upload: Upload, messageId: string): Promise<void> {
   const source = `s3://${upload.bucket}/${upload.key}`;
   if (upload.bucket !== env.VOXPIPE_BUCKET) throw new PermanentError(`${source}: notification from a bucket this splitter does not serve`);
   const drop = dropFolder && !upload.jobId ? parseDropKey(upload.key) : undefined;
-  if (drop && dropFolder) return splitDrop(upload, drop, dropFolder);
+  if (drop && dropFolder) return splitDrop(upload, drop, dropFolder, messageId);
   const jobId = uploadJobId(upload);
   const log = logger.createChild({ persistentKeys: { jobId, source } });
   const decision = await claimSource(store, jobId, source, { now: Date.now(), splitTimeoutMs: env.VOXPIPE_SPLIT_TIMEOUT_SECONDS * 1000, owner: messageId });
@@ -123,10 +123,10 @@ async function splitUpload(upload: Upload, messageId: string): Promise<void> {
  * An upload under `inbox/<profile>/…`: the profile and the object's metadata decide the options, the content
  * decides the job (a duplicate drop is moved to `processed/` at once), and a job that fails here ends in `failed/`.
  */
-async function splitDrop(upload: Upload, drop: DropRef, folder: { profiles: ProfilesConfig; area: DropArea }): Promise<void> {
+async function splitDrop(upload: Upload, drop: DropRef, folder: { profiles: ProfilesConfig; area: DropArea }, messageId: string): Promise<void> {
   const source = `s3://${upload.bucket}/${upload.key}`;
   const log = logger.createChild({ persistentKeys: { source, profile: drop.profile } });
-  const admitted = await admitDrop(upload, drop, {
+  const admitted = await admitS3Drop(upload, drop, {
     s3,
     bucket: env.VOXPIPE_BUCKET,
     store,
@@ -137,8 +137,16 @@ async function splitDrop(upload: Upload, drop: DropRef, folder: { profiles: Prof
     logger: portLogger(log),
     now: Date.now(),
     splitTimeoutMs: env.VOXPIPE_SPLIT_TIMEOUT_SECONDS * 1000,
+    owner: messageId,
+    // 30 × the retry base (5 min by default; the split queue redelivers 4 times before its DLQ).
+    waitRetryMs: env.VOXPIPE_RETRY_BASE_SECONDS * 30_000,
   });
   if (!admitted) return;
+  if (admitted.outcome.outcome === 'in-progress') {
+    // A redelivery of this drop: finish what an earlier run left past its split (fan-in hand-off, outbox).
+    await finishAfterSplit(store, admitted.jobId, deps);
+    return;
+  }
   const jobLog = log.createChild({ persistentKeys: { jobId: admitted.jobId } });
   const manifest = await downloadAndSplit(upload, admitted.jobId, admitted.options, jobLog);
   // Rejected input: the job failed with a reason (failJob); its source goes to failed/ now.

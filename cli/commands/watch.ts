@@ -7,23 +7,29 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { copyFile, lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { lstat, readdir, rename } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
 import { pipeline as streamPipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import pLimit from 'p-limit';
+import { createFsDropArea } from '../../shared/adapters/fs-drop-area.js';
+import { createFsStore } from '../../shared/adapters/fs-store.js';
 import { createPinoLogger } from '../../shared/adapters/pino-logger.js';
 import { type ConfigOverrides, loadConfig, type VoxpipeConfig } from '../../shared/config.js';
-import { AlreadyExistsError, ConfigError, errorMessage, NotFoundError } from '../../shared/core/errors.js';
+import { ConfigError, errorMessage } from '../../shared/core/errors.js';
 import { jobKeys } from '../../shared/core/keys.js';
-import { type DropRef, dropKeys, LOCAL_DROP_ROOTS, parseDropKey, REASON_SUFFIX, SIDECAR_SUFFIX } from '../../shared/core/profile-paths.js';
-import type { DropArea, Logger } from '../../shared/ports.js';
+import { dropKeys, LOCAL_DROP_ROOTS, parseDropKey, REASON_SUFFIX, SIDECAR_SUFFIX } from '../../shared/core/profile-paths.js';
+import type { Logger } from '../../shared/ports.js';
 import { type JobDefaults, loadProfiles, loadSidecar, type ProfilesConfig, type ResolvedJob, resolveJobOptions } from '../../shared/profiles.js';
+import { type AdmitDropInput, admitDrop, sourceClaimKey } from '../../shared/stages/admit-drop.js';
 import { enrichmentFiles } from '../../shared/stages/enrich.js';
 import { finalizeSource } from '../../shared/stages/finalize-source.js';
-import { readJson, writeJson } from '../../shared/stages/store-json.js';
+import { readJson } from '../../shared/stages/store-json.js';
 import { createLocalPipeline } from '../local-pipeline.js';
+
+/** This watcher process, as the owner of the drop claims it writes (`admitDrop`). */
+const WATCHER_ID = `watch-${process.pid}-${randomUUID()}`;
 
 /** Register `voxpipe watch` on the program. */
 export function registerWatchCommand(program: Command): void {
@@ -69,7 +75,7 @@ interface WatchFlags {
 /** How one dropped file ended, for the summary line. */
 interface DropResult {
   readonly path: string;
-  readonly status: 'completed' | 'failed' | 'duplicate';
+  readonly status: 'completed' | 'failed' | 'duplicate' | 'waiting';
   readonly detail: string;
 }
 
@@ -78,20 +84,40 @@ async function watchCommand(dirArg: string, flags: WatchFlags): Promise<void> {
   const profiles = await loadProfiles(flags.profiles ?? defaultProfilesFile(dir));
   const base = loadConfig(process.env, { VOXPIPE_WORK_DIR: flags.workDir });
   const logger = createPinoLogger({ destination: join(base.workDir, 'voxpipe.log'), level: flags.verbose ? 'debug' : 'info' });
-  const watcher = createDropWatcher({ dir, out: resolve(flags.out), profiles, base, logger, force: flags.force });
+  const out = resolve(flags.out);
+  if (out === dir) throw new ConfigError(`--out ${flags.out} is the drop folder itself: its results would land in the profile folders and be taken as drops; use a folder outside it or a subfolder such as ${join(flags.out, 'results')}`);
+  const watcher = createDropWatcher({ dir, out, profiles, base, logger, force: flags.force });
+  // An --out or --work-dir inside the drop folder holds voxpipe's own files: never swept as drops.
+  const skip = [out, resolve(base.workDir)].filter((folder) => folder.startsWith(`${dir}${sep}`));
   const limit = pLimit(Math.max(1, flags.jobs));
   const results: DropResult[] = [];
+  const waitingShown = new Set<string>();
   const report = (r: DropResult) => {
+    if (r.status === 'waiting') {
+      // Left in the inbox and taken again later: said once per file.
+      if (!waitingShown.has(r.path)) process.stdout.write(`… ${r.path}: ${r.detail}\n`);
+      waitingShown.add(r.path);
+      return;
+    }
+    waitingShown.delete(r.path);
     results.push(r);
     const mark = r.status === 'completed' ? '✔' : r.status === 'duplicate' ? '=' : '✘';
     process.stdout.write(`${mark} ${r.path}: ${r.detail}\n`);
   };
 
   if (flags.once) {
-    const ready = await stableFiles(dir, flags.stableMs);
-    await Promise.all(ready.map((path) => limit(async () => report(await watcher.process(path)))));
+    let ready = await stableFiles(dir, flags.stableMs, skip);
+    // A drop that waited for the same content's job is admitted again once this pass ended (that job has
+    // ended then: it becomes a duplicate, or runs if that job failed).
+    while (ready.length > 0) {
+      const pass = await Promise.all(ready.map((path) => limit(async () => watcher.process(path))));
+      for (const r of pass) report(r);
+      const waiting = pass.filter((r) => r.status === 'waiting').map((r) => r.path);
+      ready = waiting.length < ready.length ? waiting : [];
+    }
     const failed = results.filter((r) => r.status === 'failed').length;
-    process.stdout.write(`${results.length} file${results.length === 1 ? '' : 's'}: ${results.length - failed} done, ${failed} failed\n`);
+    const left = waitingShown.size ? `, ${waitingShown.size} left waiting in the inbox` : '';
+    process.stdout.write(`${results.length} file${results.length === 1 ? '' : 's'}: ${results.length - failed} done, ${failed} failed${left}\n`);
     process.exitCode = failed ? 1 : 0;
     return;
   }
@@ -105,7 +131,7 @@ async function watchCommand(dirArg: string, flags: WatchFlags): Promise<void> {
   const running = new Set<Promise<void>>();
   while (!stop.signal.aborted) {
     const now = Date.now();
-    for (const [path, snap] of await snapshot(dir)) {
+    for (const [path, snap] of await snapshot(dir, skip)) {
       const before = seen.get(path);
       if (!before || before.size !== snap.size || before.mtimeMs !== snap.mtimeMs) seen.set(path, { ...snap, since: now });
       else if (now - before.since >= flags.stableMs && !busy.has(path)) {
@@ -156,7 +182,9 @@ function createDropWatcher(opts: {
     }
     return pipeline;
   };
-  const area = localDropArea(dir, out, base.workDir);
+  const area = createFsDropArea(dir, out, base.workDir);
+  // Drop claims live in the work dir's job store, beside the jobs they name.
+  const claims = createFsStore(join(base.workDir, 'store'));
 
   async function handle(path: string): Promise<DropResult> {
     const drop = parseDropKey(path, LOCAL_DROP_ROOTS);
@@ -174,42 +202,49 @@ function createDropWatcher(opts: {
     if (sidecarStat && !sidecarStat.isFile()) {
       return fail(`sidecar ${path}${SIDECAR_SUFFIX} is ${sidecarStat.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}: it is not read (write the overrides into a plain file)`);
     }
+    const admit = (resolved: AdmitDropInput['resolved'], contentId = '') =>
+      admitDrop(
+        { drop, roots: LOCAL_DROP_ROOTS, contentId, resolved, instance: `${path}\n${mtimeMs}`, owner: WATCHER_ID },
+        // A claim from another watcher process: that process ran its job in-process and is gone.
+        { store: claims, area, logger, now: Date.now(), abandoned: (claim) => claim.owner !== WATCHER_ID },
+      );
+    const { mtimeMs } = await lstat(file);
     const profile = profiles.profiles[drop.profile];
-    if (!profile) return fail(`unknown profile "${drop.profile}"; the profiles file defines ${Object.keys(profiles.profiles).join(', ')}`);
     let resolved: ResolvedJob;
     let pipeline: ReturnType<typeof createLocalPipeline>;
     try {
+      if (!profile) throw new ConfigError(`unknown profile "${drop.profile}"; the profiles file defines ${Object.keys(profiles.profiles).join(', ')}`);
       resolved = resolveJobOptions(profile, await loadSidecar(sidecar), defaults);
       pipeline = pipelineFor(resolved);
     } catch (err) {
-      if (err instanceof ConfigError) return fail(errorMessage(err));
-      throw err;
+      if (!(err instanceof ConfigError)) throw err;
+      const rejected = errorMessage(err);
+      await admit({ rejected });
+      return { path, status: 'failed', detail: `failed/${drop.profile}/${drop.path}: ${rejected}` };
     }
     const force = opts.force || resolved.force;
-    const claim = await claimContent(pipeline, file, drop, resolved, force);
-    if (claim.duplicateOf) {
-      await finalizeSource(
-        { drop, roots: LOCAL_DROP_ROOTS, status: 'duplicate', reason: `same content as ${claim.duplicateOf}, already transcribed with the same options (use --force to run it again)`, duplicateOf: claim.duplicateOf, jobId: claim.jobId, retentionDays: resolved.retentionDays },
-        { drop: area, logger },
-      );
-      return { path, status: 'duplicate', detail: `duplicate of ${claim.duplicateOf}` };
-    }
+    const admitted = await admit({ options: resolved.options, force, retentionDays: resolved.retentionDays }, await sha256File(file));
+    if (admitted.outcome === 'rejected') return { path, status: 'failed', detail: `failed/${drop.profile}/${drop.path}: ${admitted.reason}` };
+    if (admitted.outcome === 'duplicate') return { path, status: 'duplicate', detail: `duplicate of ${admitted.duplicateOf}` };
+    if (admitted.outcome === 'wait') return { path, status: 'waiting', detail: `waits for ${admitted.waitingFor} (same content, its job is still running)` };
+    // run, resume, in-progress (this process's own claim): the job runs under the drop's job id, so a resumed
+    // job continues where it stopped and a rerun or forced run is a new job.
+    const jobId = admitted.jobId;
     try {
-      const { jobId, transcript } = await pipeline.transcribe(file, dropKeys(drop, LOCAL_DROP_ROOTS).name, {
-        words: resolved.options.words,
-        diarize: resolved.options.diarize,
-        force,
-        enrich: { translate: resolved.options.translate, summary: resolved.options.summary, extract: resolved.options.extract },
-      });
+      const { transcript } = await pipeline.transcribeAs(
+        jobId,
+        file,
+        dropKeys(drop, LOCAL_DROP_ROOTS).name,
+        { words: resolved.options.words, diarize: resolved.options.diarize },
+        { translate: resolved.options.translate, summary: resolved.options.summary, extract: resolved.options.extract },
+      );
       const results = await resultFiles(pipeline, jobId, resolved);
-      if (transcript.status === 'failed') {
-        await pipeline.store.delete(claim.key); // a failed file may be dropped again
-        return fail(transcript.error ?? 'failed', jobId, results);
-      }
+      if (transcript.status === 'failed') return fail(transcript.error ?? 'failed', jobId, results);
       await finalizeSource({ drop, roots: LOCAL_DROP_ROOTS, status: 'completed', jobId, results, retentionDays: resolved.retentionDays }, { drop: area, logger });
       return { path, status: 'completed', detail: `${results.length} result files, job ${jobId}` };
     } catch (err) {
-      await pipeline.store.delete(claim.key);
+      // Not the file's fault (a crash of this process's own code): the claim goes, so a later drop runs afresh.
+      await claims.delete(sourceClaimKey(jobId));
       logger.error('drop crashed', { path, error: errorMessage(err) });
       return fail(errorMessage(err));
     }
@@ -228,36 +263,11 @@ function createDropWatcher(opts: {
   };
 }
 
-/**
- * Dedup by content: `drop/seen/<hash>.json` in the job store, keyed by the file's sha256 and the job options,
- * written with a conditional put so of two identical drops exactly one runs.
- */
-async function claimContent(
-  pipeline: ReturnType<typeof createLocalPipeline>,
-  file: string,
-  drop: DropRef,
-  resolved: ResolvedJob,
-  force: boolean,
-): Promise<{ key: string; duplicateOf?: string; jobId?: string }> {
+/** SHA-256 of a file's content, the content id of a local drop. */
+async function sha256File(file: string): Promise<string> {
   const content = createHash('sha256');
   await streamPipeline(createReadStream(file), content);
-  const digest = createHash('sha256').update(`${drop.profile}\n${content.digest('hex')}\n`).update(JSON.stringify(resolved.options)).digest('hex').slice(0, 32);
-  const key = `drop/seen/${digest}.json`;
-  const record = { source: `${drop.profile}/${drop.path}`, claimedAt: new Date().toISOString() };
-  if (force) {
-    await writeJson(pipeline.store, key, record);
-    return { key };
-  }
-  try {
-    await writeJson(pipeline.store, key, record, { ifNoneMatch: '*' });
-    return { key };
-  } catch (err) {
-    if (!(err instanceof AlreadyExistsError)) throw err;
-  }
-  const first = await readJson<{ source: string }>(pipeline.store, key).catch(() => ({ source: 'an earlier drop' }));
-  // Our own claim: an earlier run stopped while this file's job ran (it is still in the inbox). Resume it.
-  if (first.source === record.source) return { key };
-  return { key, duplicateOf: first.source };
+  return content.digest('hex');
 }
 
 /** The job's result files to publish: the profile's formats plus enrichment files. */
@@ -270,74 +280,6 @@ async function resultFiles(pipeline: ReturnType<typeof createLocalPipeline>, job
     files.push(...enrichmentFiles(transcript, resolved.formats));
   }
   return files;
-}
-
-/**
- * The watched directory and the results directory as a `DropArea`, written without following links: every
- * folder on the way to a destination is checked with `lstat` (and created, 0700, when missing), a symbolic
- * link anywhere on the way refuses the write, and files land by `rename` of a temp file, which replaces a
- * name rather than writing through it. A move never overwrites (re-drops get free names first, `freeDropName`).
- */
-function localDropArea(dir: string, out: string, workDir: string): DropArea {
-  const inDir = (key: string) => join(dir, ...key.split('/'));
-  const store = join(workDir, 'store');
-  return {
-    async move(from, to) {
-      // A symbolic link moves as the link itself: rename never follows it.
-      await lstat(inDir(from)).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') throw new NotFoundError(from, { cause: err });
-        throw err;
-      });
-      const target = await safeTarget(dir, to);
-      if (await lstat(target).then(() => true, () => false)) throw new Error(`${to} already exists in ${dir}: not overwritten`);
-      await rename(inDir(from), target);
-    },
-    async put(key, body) {
-      await replaceFile(await safeTarget(dir, key), (tmp) => writeFile(tmp, body, { mode: 0o600, flag: 'wx' }));
-    },
-    async publish(from, to) {
-      const target = await safeTarget(out, to);
-      // The fs job store keeps keys as paths under <work-dir>/store: a plain file copy.
-      try {
-        await replaceFile(target, (tmp) => copyFile(join(store, ...from.split('/')), tmp));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(from, { cause: err });
-        throw err;
-      }
-    },
-  };
-}
-
-/** `root/<rel>` after checking that no folder on the way is a symbolic link (missing folders are created, 0700). */
-async function safeTarget(root: string, rel: string): Promise<string> {
-  const parts = rel.split('/');
-  if (parts.some((p) => p === '' || p === '.' || p === '..')) throw new Error(`unsafe path ${rel}`);
-  await mkdir(root, { recursive: true }); // the folder the user named; below it nothing is followed
-  let at = root;
-  for (const part of parts.slice(0, -1)) {
-    at = join(at, part);
-    let s = await lstat(at).catch(() => undefined);
-    if (!s) {
-      await mkdir(at, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EEXIST') throw err;
-      });
-      s = await lstat(at);
-    }
-    if (s.isSymbolicLink()) throw new Error(`${relative(root, at) || at} is a symbolic link: voxpipe never writes through links in the drop or results folder`);
-    if (!s.isDirectory()) throw new Error(`${relative(root, at) || at} is not a folder`);
-  }
-  return join(at, parts[parts.length - 1] ?? '');
-}
-
-/** Write a sibling temp file, then rename it over `target` (which replaces a link instead of following it). */
-async function replaceFile(target: string, write: (tmp: string) => Promise<void>): Promise<void> {
-  const tmp = join(dirname(target), `.voxpipe-${randomUUID()}.tmp`);
-  try {
-    await write(tmp);
-    await rename(tmp, target);
-  } finally {
-    await rm(tmp, { force: true });
-  }
 }
 
 /**
@@ -393,14 +335,18 @@ interface Snapshot {
   readonly since: number;
 }
 
-/** Candidate drops (paths relative to `dir`, `/`-separated) with size and mtime. */
-async function snapshot(dir: string): Promise<Map<string, Snapshot>> {
+/**
+ * Candidate drops (paths relative to `dir`, `/`-separated) with size and mtime. Folders voxpipe writes itself
+ * (`skip`: the results and work directories, when they are inside the drop folder) are never drops.
+ */
+async function snapshot(dir: string, skip: readonly string[] = []): Promise<Map<string, Snapshot>> {
   const out = new Map<string, Snapshot>();
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   for (const entry of entries) {
     // Symbolic links are taken too, to be refused with a reason (never followed).
     if (!entry.isFile() && !entry.isSymbolicLink()) continue;
     const abs = join(entry.parentPath, entry.name);
+    if (skip.some((folder) => abs.startsWith(`${folder}${sep}`))) continue;
     const rel = relative(dir, abs).split(sep).join('/');
     // Hidden files are partial downloads or editor temp files; sidecars and reasons are not audio.
     if (rel.split('/').some((part) => part.startsWith('.')) || rel.endsWith(REASON_SUFFIX) || !parseDropKey(rel, LOCAL_DROP_ROOTS)) continue;
@@ -411,10 +357,10 @@ async function snapshot(dir: string): Promise<Map<string, Snapshot>> {
 }
 
 /** Files present now whose size and mtime did not change over `stableMs`. */
-async function stableFiles(dir: string, stableMs: number): Promise<string[]> {
-  const first = await snapshot(dir);
+async function stableFiles(dir: string, stableMs: number, skip: readonly string[]): Promise<string[]> {
+  const first = await snapshot(dir, skip);
   await sleep(stableMs);
-  const second = await snapshot(dir);
+  const second = await snapshot(dir, skip);
   return [...second].filter(([path, s]) => first.get(path)?.size === s.size && first.get(path)?.mtimeMs === s.mtimeMs).map(([path]) => path).sort();
 }
 

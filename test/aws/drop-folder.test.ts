@@ -146,6 +146,39 @@ describe('AWS drop folder: inbox/<profile>/… with profiles and metadata overri
     expect(await aws.store.exists('failed/meetings/lost call.wav')).toBe(true);
   });
 
+  it('runs a duplicate of a drop whose job failed again: it waits while that job runs, never ends as its "duplicate"', async () => {
+    // GIVEN a drop whose job is (made to look) still running
+    const { path } = await toneSpeechFixture({ seed: 55, durationSeconds: 10, format: 'wav' });
+    await aws.upload('inbox/meetings/first take.wav', path);
+    const first = await reasonOf('meetings/first take.wav');
+    const jobId = first.reason.jobId!;
+    const status = await json<Record<string, unknown>>(jobKeys(jobId).status);
+    await aws.store.put(jobKeys(jobId).status, JSON.stringify({ ...status, state: 'transcribing' }));
+
+    // WHEN the same content is dropped under another name
+    await aws.upload('inbox/meetings/second take.wav', path);
+    // it waits (stays in the inbox, listed under the job it waits for) instead of becoming a duplicate at once
+    const deadline = Date.now() + 60_000;
+    const waiting = async () => {
+      for await (const k of aws.store.list(`${jobKeys(jobId).root}waiting/`)) if (k) return true;
+      return false;
+    };
+    while (!(await waiting())) {
+      expect(await aws.store.exists('processed/meetings/second take.wav.reason.json'), 'admitted as a duplicate of a running job').toBe(false);
+      expect(Date.now() < deadline, 'no wait recorded').toBe(true);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await aws.store.exists('inbox/meetings/second take.wav')).toBe(true);
+    // and that job then FAILS
+    await aws.store.put(jobKeys(jobId).status, JSON.stringify({ ...status, state: 'failed', reason: 'provider down' }));
+
+    // THEN the waiting drop runs again as a job of its own and completes
+    const second = await reasonOf('meetings/second take.wav', 120_000);
+    expect(second.outcome).toBe('processed');
+    expect(second.reason.status).toBe('completed');
+    expect(second.reason.jobId).not.toBe(jobId);
+  }, 180_000);
+
   it('still runs plain inbox/<file> uploads as before', async () => {
     const { path } = await toneSpeechFixture({ seed: 54, durationSeconds: 10, format: 'wav' });
     const up = await aws.upload('inbox/plain.wav', path);
