@@ -3,6 +3,7 @@
  * (`ENV_VARS`) and the provider registry. A unit test keeps the table equal to the configuration schema
  * (`shared/config.ts` `EnvSchema`) and to the README's configuration table.
  */
+import { RESULT_FORMATS } from '../shared/core/formats.js';
 import { CHAT_PROVIDERS, PROVIDER_CATALOG, PROVIDERS, providerInfo, providersWith } from '../shared/core/provider-catalog.js';
 
 /** One line group of the help: the variables it documents (several share a line) and its text. */
@@ -46,6 +47,7 @@ export const ENV_VARS: readonly EnvVarHelp[] = [
   { names: ['VOXPIPE_CHAT_CONTEXT_TOKENS'], text: ["the chat model's context window (default 32768); requests are planned to fit"] },
   { names: ['VOXPIPE_TRANSLATE_SPEECH'], text: ['true: as --translate-speech (default false)'] },
   { names: ['VOXPIPE_CONTENT_GUARD'], text: ['retry|off: re-ask suspect chunks (default retry)'] },
+  { names: ['VOXPIPE_PAUSES'], text: ['auto|silero|energy: pause finder (default auto: Silero VAD, energy detector for non-speech)'] },
   { names: ['VOXPIPE_WEBHOOK_URL'], text: ['POST job.completed / job.failed there, signed per Standard Webhooks'] },
   {
     names: ['VOXPIPE_WEBHOOK_SECRET'],
@@ -84,4 +86,4 @@ export function envHelp(formats: readonly string[]): string {
 }
 
 /** The help shown after `voxpipe --help` and `voxpipe transcribe --help`. */
-export const ENV_HELP = envHelp(['json', 'txt', 'srt', 'vtt']);
+export const ENV_HELP = envHelp(RESULT_FORMATS);

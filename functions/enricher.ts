@@ -10,6 +10,7 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { createS3DropArea } from '../shared/adapters/s3-drop-area.js';
 import { errorMessage } from '../shared/core/errors.js';
+import { RESULT_FORMATS } from '../shared/core/formats.js';
 import { jobKeys } from '../shared/core/keys.js';
 import type { JobManifest } from '../shared/core/types.js';
 import type { ChatModel, EnrichmentOutcome, Logger } from '../shared/ports.js';
@@ -72,7 +73,7 @@ async function enrichRecord(record: SQSRecord): Promise<void> {
   const lastReceive = Number(record.attributes.ApproximateReceiveCount || '1') >= env.VOXPIPE_ENRICH_MAX_RECEIVES;
   const { outcome, written } = await enrich(jobId, { translate, summary, extract, ask }, log, lastReceive);
 
-  const resultKeys = [...(['json', 'txt', 'srt', 'vtt'] as const).map((ext) => keys.result(ext)), ...written];
+  const resultKeys = [...RESULT_FORMATS.map((ext) => keys.result(ext)), ...written];
   await notifier.notify({ type: 'job.completed', jobId, source: manifest.source, resultKeys, enrichment: outcome });
   await writeJson(store, enrichmentRecordKey(jobId), { ...outcome, finishedAt: new Date().toISOString() });
   await finalizeDropJob(jobId, { store, drop: dropArea, logger: log });

@@ -21,9 +21,10 @@ import { ConfigError } from '../../shared/core/errors.js';
 import { parseS3Url } from '../../shared/core/s3-url.js';
 import type { ResultExt } from '../../shared/core/keys.js';
 import { createLocalRunner } from '../backfill-local-runner.js';
+import { ALL_FORMATS, parseFormats } from '../format-option.js';
 import { createLocalPipeline } from '../local-pipeline.js';
 
-const FORMATS: readonly ResultExt[] = ['json', 'txt', 'srt', 'vtt'];
+const FORMATS = ALL_FORMATS;
 
 const HELP = `
 Sources:
@@ -165,7 +166,7 @@ async function backfillCommand(sourceArg: string, flags: BackfillFlags): Promise
 async function localSource(dir: string, config: VoxpipeConfig, out: string): Promise<BackfillSource> {
   const info = await stat(dir).catch(() => undefined);
   if (!info?.isDirectory()) throw new ConfigError(`backfill source ${dir}: not a directory or s3://bucket/prefix`);
-  return createFsSource(dir, createFfmpegAudioTools(), [config.workDir, out]);
+  return createFsSource(dir, createFfmpegAudioTools(config.tools), [config.workDir, out]);
 }
 
 function ingestBucket(flags: BackfillFlags): string {
@@ -261,9 +262,3 @@ function parseNonNegative(value: string): number {
   return n;
 }
 
-function parseFormats(value: string): ResultExt[] {
-  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
-  const bad = list.filter((f) => !(FORMATS as readonly string[]).includes(f));
-  if (bad.length || list.length === 0) throw new InvalidArgumentError(`unknown format ${bad.join(',')}; allowed: ${FORMATS.join(',')}`);
-  return list as ResultExt[];
-}

@@ -14,6 +14,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { createFsStore } from '../../shared/adapters/fs-store.js';
 import { createPinoLogger } from '../../shared/adapters/pino-logger.js';
 import { createApiKey, createStoreApiKeys, TENANT_PATTERN } from '../../shared/api/api-keys.js';
+import { contentTypeOfFile } from '../../shared/core/formats.js';
 import { type ApiRequest, createApi } from '../../shared/api/handler.js';
 import type { JobSubmitter, UrlSigner } from '../../shared/api/ports.js';
 import { type ApiJobRecord, apiKeys, readJobRequest, uploadKeyJobId } from '../../shared/api/records.js';
@@ -283,9 +284,9 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
+/** Content type of a result file, from the output format registry (summaries: markdown). */
 function contentTypeOf(key: string): string {
-  const types: Record<string, string> = { '.json': 'application/json', '.txt': 'text/plain; charset=utf-8', '.srt': 'application/x-subrip', '.vtt': 'text/vtt', '.md': 'text/markdown; charset=utf-8' };
-  return types[extname(key)] ?? 'application/octet-stream';
+  return contentTypeOfFile(basename(key));
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -13,11 +13,12 @@ import type { ResultExt } from '../../shared/core/keys.js';
 import { createPinoLogger } from '../../shared/adapters/pino-logger.js';
 import type { EnrichOptions } from '../../shared/stages/enrich.js';
 import { ENV_HELP } from '../env-help.js';
+import { ALL_FORMATS, parseFormats } from '../format-option.js';
 import { uniqueResultNames } from '../result-names.js';
 import { createLocalPipeline, type LocalJobResult } from '../local-pipeline.js';
 import { createProgress } from '../progress.js';
 
-const FORMATS: readonly ResultExt[] = ['json', 'txt', 'srt', 'vtt'];
+const FORMATS = ALL_FORMATS;
 
 /** Add `voxpipe transcribe` to the program. */
 export function registerTranscribeCommand(program: Command): void {
@@ -197,12 +198,6 @@ async function checkReadable(file: string): Promise<string | undefined> {
   }
 }
 
-function parseFormats(value: string): ResultExt[] {
-  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
-  const bad = list.filter((f) => !(FORMATS as readonly string[]).includes(f));
-  if (bad.length || list.length === 0) throw new InvalidArgumentError(`unknown format ${bad.join(',')}; allowed: ${FORMATS.join(',')}`);
-  return list as ResultExt[];
-}
 
 /** The secret in a file (trimmed); a usage error when it cannot be read. */
 async function readSecretFile(path: string): Promise<string> {

@@ -18,7 +18,8 @@ import { createWebhookDelivery, type DeadLetterRecord, deadLetterKey, type Webho
 import { snippetOf, webhookIdOf, webhookMessageOf, type WebhookPayload } from '../../shared/adapters/webhook-notifier.js';
 import { loadConfig } from '../../shared/config.js';
 import { ConfigError, errorMessage } from '../../shared/core/errors.js';
-import { jobKeys, type ResultExt } from '../../shared/core/keys.js';
+import { RESULT_FORMATS } from '../../shared/core/formats.js';
+import { jobKeys } from '../../shared/core/keys.js';
 import type { Transcript } from '../../shared/core/types.js';
 import type { BlobStore, JobEvent } from '../../shared/ports.js';
 import { systemClock } from '../../shared/providers/call-policy.js';
@@ -143,7 +144,7 @@ async function finalEventOf(
   const transcript = known ?? (await readJsonIfExists<Transcript>(store, jobKeys(jobId).result('json')));
   if (!transcript) return undefined;
   const resultKeys: string[] = [];
-  for (const ext of ['json', 'txt', 'srt', 'vtt'] as const satisfies readonly ResultExt[]) {
+  for (const ext of RESULT_FORMATS) {
     if (await store.exists(jobKeys(jobId).result(ext))) resultKeys.push(jobKeys(jobId).result(ext));
   }
   return transcript.status === 'completed'

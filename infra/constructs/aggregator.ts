@@ -37,7 +37,7 @@ export class Aggregator extends Construct {
     this.fn = createHandler(this, 'Function', {
       entryName: 'aggregator',
       service: 'voxpipe-aggregator',
-      description: 'voxpipe aggregate stage: stitch chunk results, write transcript.{json,txt,srt,vtt}',
+      description: 'voxpipe aggregate stage: stitch chunk results, write transcript.<ext> per output format',
       memorySize: props.memorySize ?? 1024,
       timeout,
       environment: {

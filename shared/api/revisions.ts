@@ -2,19 +2,19 @@
  * Corrections of a finished transcript, kept as revisions. The original result is never lost:
  *
  * ```
- * results/<jobId>/transcript.{json,txt,srt,vtt}   the current revision (what downloads and links serve)
+ * results/<jobId>/transcript.<ext>                the current revision, one file per output format (what downloads and links serve)
  * results/<jobId>/revisions/00000.json            the original result, copied there on the first edit
  * results/<jobId>/revisions/<n>.json              revision n (n ≥ 1): the full transcript after the edit
  * ```
  *
  * Revision n is written with a conditional put (`ifNoneMatch: '*'`), so two editors working from the same
- * revision cannot both win: the second gets a conflict and reloads. TXT, SRT and VTT are re-rendered from
- * the new revision with the same renderers the aggregator uses.
+ * revision cannot both win: the second gets a conflict and reloads. Every output format is re-rendered from
+ * the new revision with the same renderers the aggregator uses (`core/formats.ts`).
  */
 import { z } from 'zod';
 import { AlreadyExistsError, NotFoundError, VoxpipeError } from '../core/errors.js';
 import { jobKeys } from '../core/keys.js';
-import { renderSrt, renderTxt, renderVtt } from '../core/render.js';
+import { formatOf, RESULT_FORMATS, renderFormat } from '../core/formats.js';
 import type { Transcript, Word } from '../core/types.js';
 import type { BlobStore } from '../ports.js';
 import { readJsonIfExists } from '../stages/store-json.js';
@@ -110,7 +110,7 @@ export function applyEdit(transcript: RevisedTranscript, edit: TranscriptEdit): 
 }
 
 /**
- * Save `edit` as the next revision of the job's transcript and re-render TXT/SRT/VTT from it.
+ * Save `edit` as the next revision of the job's transcript and re-render every output format from it.
  * Throws `NotFoundError` when the job has no transcript, `ConflictError` when `edit.baseRevision` is not the
  * current revision (someone else saved first), `EditError` for an edit that does not fit.
  */
@@ -144,11 +144,13 @@ export async function saveRevision(
     throw err;
   }
   const plain = transcript.segments.map(({ id: _id, ...s }) => s);
-  await store.put(keys.result('txt'), renderTxt(plain, words), { contentType: 'text/plain; charset=utf-8' });
-  await store.put(keys.result('srt'), renderSrt(plain, words), { contentType: 'application/x-subrip' });
-  await store.put(keys.result('vtt'), renderVtt(plain, words), { contentType: 'text/vtt' });
-  await putJson(store, keys.result('json'), transcript);
-  return { transcript, resultKeys: (['json', 'txt', 'srt', 'vtt'] as const).map((ext) => keys.result(ext)) };
+  // The renderings first, the transcript document last: a reader of transcript.json never sees a revision whose
+  // renderings are not written yet.
+  const input = { transcript, segments: plain, words };
+  for (const ext of [...RESULT_FORMATS.filter((f) => f !== 'json'), 'json' as const]) {
+    await store.put(keys.result(ext), renderFormat(ext, input), { contentType: formatOf(ext).contentType });
+  }
+  return { transcript, resultKeys: RESULT_FORMATS.map((ext) => keys.result(ext)) };
 }
 
 async function putJson(store: BlobStore, key: string, value: unknown, exclusive = false): Promise<void> {

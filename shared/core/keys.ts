@@ -13,6 +13,7 @@
  * `<chunk>` is `<index>-<startMs>-<endMs>`: a result is only ever matched with the chunk it was made for,
  * even when a job is re-split with another plan (another chunk length, a planner change).
  */
+import type { ResultExt } from './formats.js';
 
 const pad = (index: number) => String(index).padStart(5, '0');
 
@@ -46,8 +47,8 @@ export function jobKeys(jobId: string) {
   };
 }
 
-/** Result file extensions written by the aggregator. */
-export type ResultExt = 'json' | 'txt' | 'srt' | 'vtt';
+/** Result file extensions written by the aggregator: the output format registry's (`formats.ts`). */
+export type { ResultExt } from './formats.js';
 
 /** The chunk a `jobs/<id>/chunks/<index>-<startMs>-<endMs>.json` key names, or undefined for other keys. */
 export function chunkRefOf(key: string): ChunkRef | undefined {

@@ -12,13 +12,13 @@
  */
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import type { ResultExt } from './keys.js';
+import { RESULT_FORMATS } from './formats.js';
 import { PROVIDERS } from './provider-catalog.js';
 
 /** Providers a profile may name: every provider of the registry (`provider-catalog.ts`). */
 export const PROFILE_PROVIDERS = PROVIDERS;
-/** Result formats a profile may ask for. */
-export const PROFILE_FORMATS = ['json', 'txt', 'srt', 'vtt'] as const satisfies readonly ResultExt[];
+/** Result formats a profile may ask for: every format of the output format registry. */
+export const PROFILE_FORMATS = RESULT_FORMATS;
 /** Folder names the drop folder uses itself: never a profile. */
 export const RESERVED_PROFILE_NAMES = ['processed', 'failed', 'results', 'inbox', 'jobs'] as const;
 

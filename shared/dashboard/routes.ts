@@ -12,6 +12,7 @@
  *   a redirect to a presigned S3 GET on AWS); everything else is the job API as it is.
  */
 import type { ApiRequest, ApiResponse } from '../api/handler.js';
+import { formatOf, isResultExt, RESULT_FORMATS, type ResultExt } from '../core/formats.js';
 import { hashApiKey } from '../api/api-keys.js';
 import type { ApiKeyStore, ApiPrincipal } from '../api/ports.js';
 import { csrfRefusal, type Session, type Sessions, sameOrigin } from './session.js';
@@ -44,7 +45,8 @@ export interface DashboardRoutesOptions {
   readonly csp?: string;
 }
 
-export const DOWNLOAD_TYPES = { json: 'application/json', txt: 'text/plain; charset=utf-8', srt: 'application/x-subrip', vtt: 'text/vtt' } as const;
+/** Content type of each downloadable result format (the output format registry, `core/formats.ts`). */
+export const DOWNLOAD_TYPES: Readonly<Record<ResultExt, string>> = Object.fromEntries(RESULT_FORMATS.map((ext) => [ext, formatOf(ext).contentType])) as Record<ResultExt, string>;
 
 /**
  * The content security policy of the app on AWS (the CloudFront response headers and the sign-in page): media
@@ -130,9 +132,9 @@ ${message ? `<p class="error" role="alert">${escapeHtml(message)}</p>` : ''}
       const view = job.body as { jobId: string; source: { key: string } };
       return { kind: 'media', jobId: view.jobId, key: view.source.key };
     }
-    const download = /^\/jobs\/([^/]+)\/download\/(json|txt|srt|vtt)$/.exec(sub);
-    if (download && method === 'GET') {
-      const [, jobId, ext] = download as unknown as [string, string, keyof typeof DOWNLOAD_TYPES];
+    const download = /^\/jobs\/([^/]+)\/download\/([a-z0-9]+)$/.exec(sub);
+    if (download && method === 'GET' && isResultExt(download[2] ?? '')) {
+      const [, jobId, ext] = download as unknown as [string, string, ResultExt];
       const job = await call('GET', `/jobs/${jobId}`);
       if (job.status !== 200) return json(job.status, job.body);
       const id = (job.body as { jobId: string }).jobId;

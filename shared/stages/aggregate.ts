@@ -1,10 +1,10 @@
 import { assembleTranscript } from '../core/assemble.js';
-import { jobKeys, type ResultExt } from '../core/keys.js';
-import { renderSrt, renderTxt, renderVtt } from '../core/render.js';
+import { formatOf, RESULT_FORMATS, renderFormat, type ResultExt } from '../core/formats.js';
+import { jobKeys } from '../core/keys.js';
 import type { ChunkResult, JobManifest, Transcript } from '../core/types.js';
 import type { BlobStore, Logger, Notifier } from '../ports.js';
 import { endJob, type JobEndDeps } from './outbox.js';
-import { readJson, writeJson, writeStatus } from './store-json.js';
+import { readJson, writeStatus } from './store-json.js';
 
 export interface AggregateDeps {
   readonly store: BlobStore;
@@ -23,7 +23,7 @@ export interface AggregateOutput {
 
 /**
  * Aggregator stage: stitch chunk results in order into one transcript with times from the start of
- * the file, render JSON/TXT/SRT/VTT under `results/<jobId>/`, set the status and send the event.
+ * the file, render every output format (`core/formats.ts`) under `results/<jobId>/`, set the status and send the event.
  * Safe to run twice (same keys, same bodies), though fan-in makes sure it normally runs once. A crash after
  * the status is finished by `flushOutbox` on redelivery (see `outbox.ts`).
  */
@@ -39,11 +39,12 @@ export async function aggregateJob(jobId: string, deps: AggregateDeps): Promise<
   );
   const transcript = assembleTranscript(manifest, results);
 
-  const resultKeys = { json: keys.result('json'), txt: keys.result('txt'), srt: keys.result('srt'), vtt: keys.result('vtt') };
-  await writeJson(deps.store, resultKeys.json, transcript);
-  await deps.store.put(resultKeys.txt, renderTxt(transcript.segments), { contentType: 'text/plain; charset=utf-8' });
-  await deps.store.put(resultKeys.srt, renderSrt(transcript.segments, transcript.words), { contentType: 'application/x-subrip' });
-  await deps.store.put(resultKeys.vtt, renderVtt(transcript.segments, transcript.words), { contentType: 'text/vtt' });
+  // Every format of the registry (`core/formats.ts`), in its order: the transcript document first.
+  const resultKeys = Object.fromEntries(RESULT_FORMATS.map((ext) => [ext, keys.result(ext)])) as Record<ResultExt, string>;
+  const input = { transcript, segments: transcript.segments, words: transcript.words };
+  for (const ext of RESULT_FORMATS) {
+    await deps.store.put(resultKeys[ext], renderFormat(ext, input), { contentType: formatOf(ext).contentType });
+  }
 
   const failed = transcript.status === 'failed';
   const all = Object.values(resultKeys);

@@ -13,7 +13,7 @@ import { errorMessage, PermanentError } from '../core/errors.js';
 import { CHAT_PROVIDERS } from '../core/provider-catalog.js';
 import { compileExtractionSchema, extractionMessages } from '../core/extract-validate.js';
 import { jobKeys } from '../core/keys.js';
-import { renderSrt, renderTxt, renderVtt } from '../core/render.js';
+import { formatOf, renderFormat, type ResultExt, TRANSLATION_FORMATS } from '../core/formats.js';
 import { mapReduceSummary, type Summarize, timestampedLine } from '../core/summary-map-reduce.js';
 import { summaryMessages } from '../core/summary-prompts.js';
 import {
@@ -67,7 +67,7 @@ export function wantsEnrichment(options: EnrichOptions): boolean {
 export function enrichKeys(jobId: string) {
   const root = jobKeys(jobId).resultsPrefix;
   return {
-    translation: (language: string, ext: 'srt' | 'vtt' | 'txt') => `${root}transcript.${language}.${ext}`,
+    translation: (language: string, ext: ResultExt) => `${root}transcript.${language}.${ext}`,
     summary: `${root}summary.md`,
     extraction: `${root}extract.json`,
   };
@@ -82,7 +82,7 @@ export function enrichmentFiles(transcript: Transcript, formats: readonly string
   const out: [string, string][] = [];
   for (const [language, t] of Object.entries(transcript.translations ?? {})) {
     if (t.status !== 'ok') continue;
-    for (const ext of ['srt', 'vtt', 'txt'] as const) if (formats.includes(ext)) out.push([keys.translation(language, ext), `${language}.${ext}`]);
+    for (const ext of TRANSLATION_FORMATS) if (formats.includes(ext)) out.push([keys.translation(language, ext), `${language}.${ext}`]);
   }
   if (transcript.summary?.status === 'ok') out.push([keys.summary, 'summary.md']);
   if (transcript.extraction?.status === 'ok') out.push([keys.extraction, 'extract.json']);
@@ -127,13 +127,8 @@ export async function enrichJob(jobId: string, options: EnrichOptions, deps: Enr
     written.push(key);
   };
   for (const [language, t] of Object.entries(translations ?? {})) {
-    const formats = [
-      ['srt', 'application/x-subrip', renderSrt],
-      ['vtt', 'text/vtt', renderVtt],
-      ['txt', 'text/plain; charset=utf-8', renderTxt],
-    ] as const;
-    for (const [ext, type, render] of formats) {
-      if (t.status === 'ok') await put(keys.translation(language, ext), render(t.segments), type);
+    for (const ext of TRANSLATION_FORMATS) {
+      if (t.status === 'ok') await put(keys.translation(language, ext), renderFormat(ext, { transcript: t, segments: t.segments }), formatOf(ext).contentType);
       else await deps.store.delete(keys.translation(language, ext));
     }
   }

@@ -1,4 +1,7 @@
 /** The dashboard's calls to `/ui/api` (the job API behind the session cookie), with the CSRF header. */
+import type { ResultExt } from '../../shared/core/formats.js';
+
+export { RESULT_FORMATS, type ResultExt, formatOf } from '../../shared/core/formats.js';
 
 export interface JobView {
   readonly jobId: string;
@@ -100,7 +103,7 @@ export const createUpload = (fileName: string) =>
   request<{ jobId: string; uploadUrl: string }>('POST', '/jobs', { source: { upload: true, fileName }, options: { words: true } });
 
 export const mediaUrl = (id: string) => `/ui/api/jobs/${encodeURIComponent(id)}/media`;
-export const downloadUrl = (id: string, ext: 'json' | 'txt' | 'srt' | 'vtt') => `/ui/api/jobs/${encodeURIComponent(id)}/download/${ext}`;
+export const downloadUrl = (id: string, ext: ResultExt) => `/ui/api/jobs/${encodeURIComponent(id)}/download/${ext}`;
 
 /** PUT a file to its presigned upload URL, reporting progress (0–1). */
 export function putUpload(url: string, file: File, onProgress: (fraction: number) => void): Promise<void> {

@@ -6,7 +6,7 @@
  *
  * Keyboard (outside text fields): Space play/pause · j or ↓ next segment · k or ↑ previous · e edit · / search.
  */
-import { ApiError, downloadUrl, getJob, getTranscript, mediaUrl, saveEdit, type Segment, type Transcript, type TranscriptEdit } from './api.js';
+import { ApiError, downloadUrl, formatOf, getJob, getTranscript, mediaUrl, RESULT_FORMATS, saveEdit, type Segment, type Transcript, type TranscriptEdit } from './api.js';
 import { clock, h, secondsText, speakerColour, typing } from './dom.js';
 import { header } from './jobs.js';
 import { SegmentList } from './segment-list.js';
@@ -46,7 +46,7 @@ export async function renderViewer(root: HTMLElement, jobId: string): Promise<()
   const side = h('aside', { class: 'side' });
   const warnings = h('section', { class: 'warnings', id: 'warnings', 'aria-label': 'Warnings' });
 
-  const downloads = h('nav', { class: 'downloads', 'aria-label': 'Downloads' }, ...(['json', 'txt', 'srt', 'vtt'] as const).map((ext) => h('a', { href: downloadUrl(jobId, ext), download: `${jobId}.${ext}`, class: 'button' }, ext.toUpperCase())));
+  const downloads = h('nav', { class: 'downloads', 'aria-label': 'Downloads' }, ...RESULT_FORMATS.map((ext) => h('a', { href: downloadUrl(jobId, ext), download: `${jobId}.${ext}`, class: 'button' }, formatOf(ext).label)));
   root.append(
     header(h('a', { href: '#/', class: 'back' }, '← Jobs')),
     h(
