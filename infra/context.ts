@@ -37,6 +37,10 @@ export const Context = z.object({
   concurrency: z.coerce.number().int().min(1).max(1000).default(8),
   chunkSeconds: z.coerce.number().int().min(10).max(3600).default(120),
   retentionDays: z.coerce.number().int().min(1).max(3650).default(7),
+  /** Days before `results/` (transcripts, enrichments, drop-folder copies) expire. @default kept */
+  resultsExpireDays: z.coerce.number().int().min(1).max(36500).optional(),
+  /** Days before job API uploads (`uploads/`) expire; a retry after that fails with "no object". @default kept */
+  uploadsExpireDays: z.coerce.number().int().min(1).max(36500).optional(),
   apiKeySecretArn: z.string().startsWith('arn:').optional(),
   apiKeySecretName: z.string().min(1).optional(),
   alarmEmail: z.email().optional(),

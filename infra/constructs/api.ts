@@ -22,7 +22,7 @@ export interface ApiProps {
   readonly rateLimit?: number;
   /** Burst of requests above the steady rate. @default 100 */
   readonly burstLimit?: number;
-  /** Days before uploaded sources under `uploads/` expire; undefined keeps them (a retry re-reads the source). @default undefined */
+  /** Days before uploaded sources under `uploads/` expire (`-c uploadsExpireDays`); undefined keeps them (a retry re-reads the source). @default undefined */
   readonly uploadRetentionDays?: number;
 }
 
@@ -74,7 +74,7 @@ export class Api extends Construct {
     props.splitQueue.grantSendMessages(this.fn);
     props.bucket.addEventNotification(EventType.OBJECT_CREATED, new SplitQueueDestination(props.splitQueue), { prefix: 'uploads/' });
     if (props.uploadRetentionDays) {
-      props.bucket.addLifecycleRule({ id: 'expire-api-uploads', prefix: 'uploads/', expiration: Duration.days(props.uploadRetentionDays) });
+      props.bucket.addLifecycleRule({ id: 'expire-api-uploads', prefix: 'uploads/', expiration: Duration.days(props.uploadRetentionDays), noncurrentVersionExpiration: Duration.days(1) });
     }
 
     this.httpApi = new HttpApi(this, 'HttpApi', {

@@ -21,6 +21,8 @@ export interface IngestProps {
   readonly retentionDays?: number;
   /** Days before uploads under `inbox/` expire; undefined keeps them. @default undefined (kept) */
   readonly inboxRetentionDays?: number;
+  /** Days before `results/` expires (`-c resultsExpireDays`); undefined keeps results. @default undefined (kept) */
+  readonly resultsExpireDays?: number;
   /** Visibility timeout of the split queue: 6× the splitter's timeout. */
   readonly splitVisibilityTimeout: Duration;
   /** Removal policy of the buckets. @default RemovalPolicy.RETAIN */
@@ -77,6 +79,10 @@ export class Ingest extends Construct {
         },
         ...(props.inboxRetentionDays
           ? [{ id: 'expire-uploads', prefix: 'inbox/', expiration: Duration.days(props.inboxRetentionDays) }]
+          : []),
+        // The job API's records (`tenants/`) are kept: a job whose results expired still answers GET /jobs/{id}.
+        ...(props.resultsExpireDays
+          ? [{ id: 'expire-results', prefix: 'results/', expiration: Duration.days(props.resultsExpireDays), noncurrentVersionExpiration: Duration.days(1) }]
           : []),
         { id: 'noncurrent-versions', noncurrentVersionExpiration: Duration.days(7), abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],

@@ -57,6 +57,10 @@ export interface VoxpipeStackProps extends StackProps {
   readonly chunkSeconds?: number;
   /** Days intermediate job state (`jobs/`) is kept. @default 7 */
   readonly retentionDays?: number;
+  /** Days before `results/` expires (current versions; old ones after a day). @default kept */
+  readonly resultsExpireDays?: number;
+  /** Days before job API uploads under `uploads/` expire. @default kept */
+  readonly uploadsExpireDays?: number;
   /** Complete ARN of an existing Secrets Manager secret holding the provider API key. @default a new secret (set its value after deploy) */
   readonly apiKeySecretArn?: string;
   /** Name of an existing secret holding the API key; used when no ARN is given. */
@@ -138,6 +142,7 @@ export class VoxpipeStack extends Stack {
 
     this.ingest = new Ingest(this, 'Ingest', {
       retentionDays: props.retentionDays,
+      resultsExpireDays: props.resultsExpireDays,
       splitVisibilityTimeout: Duration.seconds(SPLITTER_TIMEOUT.toSeconds() * 6),
       removalPolicy: props.removalPolicy,
     });
@@ -177,7 +182,7 @@ export class VoxpipeStack extends Stack {
       deadLetterQueues: [this.ingest.splitQueue, this.transcriber.workQueue, this.aggregator.queue].map((q) => q.deadLetterQueue),
       jobDeadline: props.jobDeadline,
     });
-    this.api = new Api(this, 'Api', { bucket, splitQueue: this.ingest.splitQueue.queue });
+    this.api = new Api(this, 'Api', { bucket, splitQueue: this.ingest.splitQueue.queue, uploadRetentionDays: props.uploadsExpireDays });
     if (props.dashboard) new Dashboard(this, 'Dashboard', { api: this.api, bucket, logBucket: this.ingest.accessLogs });
     this.enricher = this.createEnricher(props, provider);
     this.webhooks = this.createWebhooks(props);

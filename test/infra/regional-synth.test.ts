@@ -37,7 +37,7 @@ function synth(ctx: Record<string, string>): { app: App; stack: VoxpipeStack; re
 /** Every combination infra/README.md documents. */
 const COMBINATIONS: [string, () => Record<string, string>][] = [
   ['defaults', () => ({})],
-  ['alarm email, tuning, existing key by name', () => ({ alarmEmail: 'ops@example.com', concurrency: '32', chunkSeconds: '300', retentionDays: '3', jobDeadlineHours: '12', apiKeySecretName: 'voxpipe/mistral' })],
+  ['alarm email, tuning, existing key by name', () => ({ alarmEmail: 'ops@example.com', concurrency: '32', chunkSeconds: '300', retentionDays: '3', resultsExpireDays: '365', uploadsExpireDays: '30', jobDeadlineHours: '12', apiKeySecretName: 'voxpipe/mistral' })],
   ['existing key by ARN', () => ({ apiKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:voxpipe/mistral-AbCdEf' })],
   ['webhooks', () => ({ webhookSecretName: 'voxpipe/webhook-signing', webhookUrl: 'https://hooks.example.com/voxpipe' })],
   ['enrich', () => ({ enrich: 'true' })],
