@@ -17,10 +17,10 @@ import type { ChatModel, EnrichmentOutcome, Logger } from '../shared/ports.js';
 import { createCallPolicy } from '../shared/providers/call-policy.js';
 import { finalizeDropJob } from '../shared/stages/drop-job.js';
 import { type EnrichOptions, enrichJob } from '../shared/stages/enrich.js';
-import { readJson, writeJson } from '../shared/stages/store-json.js';
+import { readJson } from '../shared/stages/store-json.js';
 import { bucketStore, flushMetrics, jobNotifier, observability, portLogger, s3Client, sqsClient } from './lib/aws.js';
 import { chatModelFromEnv } from './lib/enricher-chat.js';
-import { enrichmentRecordKey } from './lib/enricher-handoff.js';
+import { endEnrichedJob, finishRecordedEnrichment } from './lib/enricher-finish.js';
 import { enrichmentOutcome, failedOutcome } from './lib/enricher-outcome.js';
 import { EnricherEnv, parseEnv } from './lib/env.js';
 import { jsonBody, processSqsBatch } from './lib/sqs-batch.js';
@@ -61,8 +61,9 @@ export const handler = async (event: SQSEvent) => {
 async function enrichRecord(record: SQSRecord): Promise<void> {
   const { jobId } = EnrichMessage.parse(jsonBody(record));
   const log = portLogger(logger.createChild({ persistentKeys: { jobId } }));
-  // SQS delivers at least once: a redelivery after the final event must not send a second one.
-  if (await store.exists(enrichmentRecordKey(jobId))) {
+  // SQS delivers at least once: a redelivery after the record was written finishes its publish (if a crash cut
+  // it short) and runs nothing again (functions/lib/enricher-finish.ts).
+  if (await finishRecordedEnrichment(jobId, { store, notifier })) {
     log.info('enrichment already finished; duplicate hand-off dropped');
     await finalizeDropJob(jobId, { store, drop: dropArea, logger: log });
     return;
@@ -74,8 +75,8 @@ async function enrichRecord(record: SQSRecord): Promise<void> {
   const { outcome, written } = await enrich(jobId, { translate, summary, extract, ask }, log, lastReceive);
 
   const resultKeys = [...RESULT_FORMATS.map((ext) => keys.result(ext)), ...written];
-  await notifier.notify({ type: 'job.completed', jobId, source: manifest.source, resultKeys, enrichment: outcome });
-  await writeJson(store, enrichmentRecordKey(jobId), { ...outcome, finishedAt: new Date().toISOString() });
+  // The record first (with the event as its outbox), the event after: never an event pointing at nothing.
+  await endEnrichedJob({ type: 'job.completed', jobId, source: manifest.source, resultKeys }, outcome, { store, notifier });
   await finalizeDropJob(jobId, { store, drop: dropArea, logger: log });
   metrics.addMetric('JobsEnriched', 'Count', 1);
   const failedParts = Object.values(outcome.parts).filter((p) => p.status === 'failed').length;
