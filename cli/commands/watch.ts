@@ -18,6 +18,7 @@ import { createFsStore } from '../../shared/adapters/fs-store.js';
 import { createPinoLogger } from '../../shared/adapters/pino-logger.js';
 import { type ConfigOverrides, loadConfig, type VoxpipeConfig } from '../../shared/config.js';
 import { ConfigError, errorMessage } from '../../shared/core/errors.js';
+import { truncationWarnings } from '../../shared/core/truncation.js';
 import { jobKeys } from '../../shared/core/keys.js';
 import { dropKeys, LOCAL_DROP_ROOTS, parseDropKey, REASON_SUFFIX, SIDECAR_SUFFIX } from '../../shared/core/profile-paths.js';
 import type { Logger } from '../../shared/ports.js';
@@ -240,8 +241,9 @@ function createDropWatcher(opts: {
       );
       const results = await resultFiles(pipeline, jobId, resolved);
       if (transcript.status === 'failed') return fail(transcript.error ?? 'failed', jobId, results);
-      await finalizeSource({ drop, roots: LOCAL_DROP_ROOTS, status: 'completed', jobId, results, retentionDays: resolved.retentionDays }, { drop: area, logger });
-      return { path, status: 'completed', detail: `${results.length} result files, job ${jobId}` };
+      const warnings = truncationWarnings(transcript.warnings);
+      await finalizeSource({ drop, roots: LOCAL_DROP_ROOTS, status: 'completed', jobId, results, retentionDays: resolved.retentionDays, warnings }, { drop: area, logger });
+      return { path, status: 'completed', detail: [`${results.length} result files, job ${jobId}`, ...warnings.map((w) => `warning: ${w}`)].join('\n  ') };
     } catch (err) {
       // Not the file's fault (a crash of this process's own code): the claim goes, so a later drop runs afresh.
       await claims.delete(sourceClaimKey(jobId));

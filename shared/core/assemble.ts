@@ -37,6 +37,7 @@ export function assembleTranscript(manifest: JobManifest, results: readonly Chun
   const segments = markSuspect(stitched.segments, ok, quality.suspect).map((s, id) => roundSegment(s, id));
   const text = segments.map((s) => s.text).join(' ');
   const warnings = [
+    ...(manifest.warnings ?? []),
     ...ok.flatMap(({ chunk, transcript }) => (transcript.warnings ?? []).map((w) => `chunk ${chunk.index}: ${w}`)),
     ...stitched.warnings,
     ...quality.warnings,

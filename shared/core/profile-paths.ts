@@ -85,4 +85,6 @@ export interface DropReason {
   readonly finishedAt: string;
   /** From the profile: when results and the moved source may be removed. */
   readonly retentionDays?: number;
+  /** Warnings about the input (e.g. `input truncated: …`), as in the result's `warnings`. */
+  readonly warnings?: readonly string[];
 }

@@ -181,6 +181,10 @@ export interface JobManifest {
   readonly pending: readonly number[];
   /** `provider` when the transcriber returns timestamps, else `cut-plan`. */
   readonly timestamps: 'provider' | 'cut-plan';
+  /** Seconds of audio actually decoded (shorter than `probe.durationSeconds` for a truncated file). */
+  readonly decodedSeconds?: number;
+  /** Warnings about the input found while splitting (e.g. truncation), copied into the result's `warnings`. */
+  readonly warnings?: readonly string[];
 }
 
 /** Job lifecycle, stored at `jobs/<jobId>/status.json`. */

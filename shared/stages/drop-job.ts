@@ -1,5 +1,6 @@
 import { NotFoundError } from '../core/errors.js';
 import { jobKeys, type ResultExt } from '../core/keys.js';
+import { truncationWarnings } from '../core/truncation.js';
 import { type DropRef, S3_DROP_ROOTS } from '../core/profile-paths.js';
 import type { Transcript } from '../core/types.js';
 import type { BlobStore, DropArea, Logger } from '../ports.js';
@@ -53,6 +54,7 @@ export async function finalizeDropJob(
       jobId,
       results,
       retentionDays: record.retentionDays,
+      warnings: truncationWarnings(transcript.warnings),
     },
     deps,
   );

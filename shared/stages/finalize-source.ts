@@ -16,6 +16,8 @@ export interface FinalizeSourceInput {
   /** Result files to publish: `[job-store key, suffix]`, suffix as in `<name>.<suffix>` (`json`, `fr.srt`, …). */
   readonly results?: readonly (readonly [from: string, suffix: string])[];
   readonly retentionDays?: number;
+  /** Warnings about the input to record in the reason (truncation). */
+  readonly warnings?: readonly string[];
 }
 
 /**
@@ -45,6 +47,7 @@ export async function finalizeSource(input: FinalizeSourceInput, deps: { readonl
     results: published,
     finishedAt: new Date().toISOString(),
     ...(input.retentionDays ? { retentionDays: input.retentionDays } : {}),
+    ...(input.warnings?.length ? { warnings: input.warnings } : {}),
   };
   await deps.drop.put(keys.reason(outcome), `${JSON.stringify(reason, null, 2)}\n`);
   await moveIfPresent(deps.drop, keys.sidecar, `${keys.moved(outcome)}${SIDECAR_SUFFIX}`);

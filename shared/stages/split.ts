@@ -1,3 +1,4 @@
+import { truncationWarning } from '../core/truncation.js';
 import { errorMessage, PermanentError } from '../core/errors.js';
 import { jobKeys } from '../core/keys.js';
 import { planChunks } from '../core/plan.js';
@@ -90,7 +91,7 @@ async function splitFresh(req: SplitRequest, deps: SplitDeps): Promise<JobManife
   // Chunks whose place in the plan is already certain are encoded and sent while decoding goes on,
   // so transcription starts within seconds even for a 10-hour file (see core/plan-stream.ts).
   let replannedAt = -Infinity;
-  const { pauses, workPath } = await deps.audio.analyze(req.localPath, {
+  const { pauses, workPath, durationSeconds: decodedSeconds } = await deps.audio.analyze(req.localPath, {
     workDir: deps.workDir,
     noiseDb: deps.noiseDb ?? 'auto',
     minSilenceSeconds: MIN_PAUSE_SECONDS,
@@ -101,6 +102,8 @@ async function splitFresh(req: SplitRequest, deps: SplitDeps): Promise<JobManife
     },
   });
   const plan = planChunks(probe.durationSeconds, pauses, planOptions);
+  // A container that declares more audio than could be decoded: a file still being written, a cut-off copy.
+  const truncated = truncationWarning(probe.durationSeconds, decodedSeconds);
   const early = sender.offered();
   if (JSON.stringify(early) !== JSON.stringify(plan.chunks.slice(0, early.length))) {
     // Cannot happen while plan-stream's property holds; if it ever does, say so instead of mixing two plans.
@@ -119,7 +122,10 @@ async function splitFresh(req: SplitRequest, deps: SplitDeps): Promise<JobManife
     plan,
     pending: plan.chunks.filter((c) => !c.silent).map((c) => c.index),
     timestamps: timestamps ? 'provider' : 'cut-plan',
+    decodedSeconds,
+    ...(truncated ? { warnings: [truncated] } : {}),
   };
+  if (truncated) deps.logger.warn('input truncated', { jobId: req.jobId, source: req.source, declaredSeconds: probe.durationSeconds, decodedSeconds });
   await writeJson(deps.store, keys.manifest, manifest);
   deps.logger.info('split done', {
     jobId: req.jobId,

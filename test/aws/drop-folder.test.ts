@@ -4,7 +4,7 @@
  * object-metadata overrides, odd keys (URL-encoded in the notification), duplicate drops and bad files.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { jobKeys } from '../../shared/core/keys.js';
 import type { DropReason } from '../../shared/core/profile-paths.js';
@@ -178,6 +178,22 @@ describe('AWS drop folder: inbox/<profile>/… with profiles and metadata overri
     expect(second.reason.status).toBe('completed');
     expect(second.reason.jobId).not.toBe(jobId);
   }, 180_000);
+
+  it('transcribes a truncated upload with a warning in the result and the reason object', async () => {
+    // GIVEN an mp3 whose header declares 24 s, cut to its first half (an upload of a file still being written)
+    const { path } = await toneSpeechFixture({ seed: 56, durationSeconds: 24, format: 'mp3' });
+    const cut = join(await scratchDir('drop-aws-cut'), 'cut.mp3');
+    const bytes = await readFile(path);
+    await writeFile(cut, bytes.subarray(0, Math.floor(bytes.byteLength / 2)));
+    await aws.upload('inbox/meetings/cut off.mp3', cut);
+    // THEN it completes, and both the result and the reason say it was truncated
+    const { outcome, reason } = await reasonOf('meetings/cut off.mp3');
+    expect(outcome).toBe('processed');
+    expect(reason.status).toBe('completed');
+    expect(reason.warnings?.[0]).toMatch(/^input truncated: the file declares 2[34]\.\d s of audio but only 1[12]\.\d s could be decoded/);
+    const t = await json<Transcript>(jobKeys(reason.jobId!).result('json'));
+    expect(t.warnings).toContain(reason.warnings![0]);
+  });
 
   it('still runs plain inbox/<file> uploads as before', async () => {
     const { path } = await toneSpeechFixture({ seed: 54, durationSeconds: 10, format: 'wav' });
