@@ -17,6 +17,7 @@ import { ALL_FORMATS, parseFormats } from '../format-option.js';
 import { uniqueResultNames } from '../result-names.js';
 import { createLocalPipeline, type LocalJobResult } from '../local-pipeline.js';
 import { createProgress } from '../progress.js';
+import { exitOnInterrupt, runTally } from '../interrupt.js';
 
 const FORMATS = ALL_FORMATS;
 
@@ -116,6 +117,9 @@ async function transcribeCommand(files: string[], flags: TranscribeFlags): Promi
   // Files in flight at once: enough to keep every provider slot busy while the next file splits, without
   // hashing and opening thousands of files together (`voxpipe backfill` is the tool for whole archives).
   const fileLimit = pLimit(Math.max(2, config.concurrency));
+  // Ctrl-C / SIGTERM: a summary, no orphaned ffmpeg/pocketsphinx, exit 130 (cli/interrupt.ts).
+  const tally = runTally({ total: files.length, noun: 'file', where: resolve(flags.out), resume: 'run the same command again to resume (finished chunks are kept)' });
+  const interrupt = exitOnInterrupt({ summary: tally.summary, beforeSummary: () => progress.stop() });
   const outcomes = await Promise.all(
     files.map((file, i): Promise<Outcome> => fileLimit(async () => {
       const name = names[i] ?? basename(file);
@@ -129,8 +133,9 @@ async function transcribeCommand(files: string[], flags: TranscribeFlags): Promi
         logger.error('job crashed', { file, error: errorMessage(err) });
         return { file, name, error: errorMessage(err) };
       }
-    })),
+    }).then(tally.record)),
   );
+  interrupt.dispose();
   progress.stop();
   printSummary(outcomes, Date.now() - started, pipeline.transcriber.provider, pipeline.transcriber.model);
   process.exitCode = outcomes.every((o) => o.result?.transcript.status === 'completed') ? 0 : 1;

@@ -27,6 +27,7 @@ import { type AdmitDropInput, admitDrop, sourceClaimKey } from '../../shared/sta
 import { enrichmentFiles } from '../../shared/stages/enrich.js';
 import { finalizeSource } from '../../shared/stages/finalize-source.js';
 import { readJson } from '../../shared/stages/store-json.js';
+import { exitOnInterrupt } from '../interrupt.js';
 import { createLocalPipeline } from '../local-pipeline.js';
 
 /** This watcher process, as the owner of the drop claims it writes (`admitDrop`). */
@@ -106,12 +107,30 @@ async function watchCommand(dirArg: string, flags: WatchFlags): Promise<void> {
     process.stdout.write(`${mark} ${r.path}: ${r.detail}\n`);
   };
 
+  // Ctrl-C / SIGTERM: what ended, what was cut off (left in the inbox: it resumes on the next start), no
+  // orphaned ffmpeg/pocketsphinx, exit 130 (cli/interrupt.ts).
+  const inFlight = new Set<string>();
+  const interrupt = exitOnInterrupt({
+    summary: () => {
+      const count = (status: DropResult['status']) => results.filter((r) => r.status === status).length;
+      return `${results.length + inFlight.size} file${results.length + inFlight.size === 1 ? '' : 's'}: ${count('completed')} completed, ${count('duplicate')} duplicates, ${count('failed')} failed, ${inFlight.size} interrupted (left in ${dir}: resumed on the next start) · results in ${out}`;
+    },
+  });
+  const processTracked = async (path: string) => {
+    inFlight.add(path);
+    try {
+      return await watcher.process(path);
+    } finally {
+      inFlight.delete(path);
+    }
+  };
+
   if (flags.once) {
     let ready = await stableFiles(dir, flags.stableMs, skip);
     // A drop that waited for the same content's job is admitted again once this pass ended (that job has
     // ended then: it becomes a duplicate, or runs if that job failed).
     while (ready.length > 0) {
-      const pass = await Promise.all(ready.map((path) => limit(async () => watcher.process(path))));
+      const pass = await Promise.all(ready.map((path) => limit(async () => processTracked(path))));
       for (const r of pass) report(r);
       const waiting = pass.filter((r) => r.status === 'waiting').map((r) => r.path);
       ready = waiting.length < ready.length ? waiting : [];
@@ -120,12 +139,11 @@ async function watchCommand(dirArg: string, flags: WatchFlags): Promise<void> {
     const left = waitingShown.size ? `, ${waitingShown.size} left waiting in the inbox` : '';
     process.stdout.write(`${results.length} file${results.length === 1 ? '' : 's'}: ${results.length - failed} done, ${failed} failed${left}\n`);
     process.exitCode = failed ? 1 : 0;
+    interrupt.dispose();
     return;
   }
 
   const stop = new AbortController();
-  process.once('SIGINT', () => stop.abort());
-  process.once('SIGTERM', () => stop.abort());
   process.stdout.write(`watching ${dir} (profiles: ${Object.keys(profiles.profiles).join(', ')}); Ctrl-C to stop\n`);
   const seen = new Map<string, Snapshot>();
   const busy = new Set<string>();
@@ -137,7 +155,7 @@ async function watchCommand(dirArg: string, flags: WatchFlags): Promise<void> {
       if (!before || before.size !== snap.size || before.mtimeMs !== snap.mtimeMs) seen.set(path, { ...snap, since: now });
       else if (now - before.since >= flags.stableMs && !busy.has(path)) {
         busy.add(path);
-        const job = limit(async () => report(await watcher.process(path))).finally(() => {
+        const job = limit(async () => report(await processTracked(path))).finally(() => {
           busy.delete(path);
           seen.delete(path);
           running.delete(job);
