@@ -46,6 +46,8 @@ const options: JobOptions = {
   // Stack default enrichments (`-c translate=fr,de -c summary=true`), run by the enricher after aggregation.
   ...(env.VOXPIPE_TRANSLATE?.length ? { translate: env.VOXPIPE_TRANSLATE } : {}),
   ...(env.VOXPIPE_SUMMARY ? { summary: true } : {}),
+  // Stack default vocabulary (`-c vocabulary=…`); a job's own (job API, profile) replaces it.
+  ...(env.VOXPIPE_VOCABULARY ? { vocabulary: env.VOXPIPE_VOCABULARY } : {}),
 };
 /** The drop folder (`inbox/<profile>/…`), when the stack was deployed with a profiles file. */
 const dropFolder = env.VOXPIPE_PROFILES

@@ -60,6 +60,12 @@ export const Context = z.object({
     .pipe(z.array(z.string().regex(/^[a-z]{2}$/, 'comma-separated ISO 639-1 codes such as fr,de')).min(1))
     .optional(),
   summary: z.stringbool().optional(),
+  /** Default vocabulary of every job (Mistral `context_bias`): `-c vocabulary=Voxtral,Kubernetes`. A job's own replaces it. */
+  vocabulary: z
+    .string()
+    .transform((v) => [...new Set(v.split(',').map((t) => t.trim()).filter(Boolean))])
+    .pipe(z.array(z.string().max(200)).min(1).max(100, 'at most 100 terms (Mistral takes 100)'))
+    .optional(),
   /** Chat endpoint of the enricher. @default the transcription provider's */
   chatProvider: z.enum(CHAT_PROVIDERS).optional(),
   chatModel: z.string().min(1).optional(),

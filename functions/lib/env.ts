@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EnvSchema } from '../../shared/config.js';
+import { EnvSchema, vocabularyList } from '../../shared/config.js';
 import { CHAT_PROVIDERS } from '../../shared/core/provider-catalog.js';
 import { ConfigError } from '../../shared/core/errors.js';
 
@@ -39,6 +39,11 @@ export const SplitterEnv = BaseEnv.extend({
     .transform((v) => v?.split(',').map((l) => l.trim()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^[a-z]{2}$/, 'comma-separated ISO 639-1 codes such as fr,de')).optional()),
   VOXPIPE_SUMMARY: z.stringbool().default(false),
+  /** Stack default vocabulary, comma separated (`-c vocabulary=…`): written into each job's options. */
+  VOXPIPE_VOCABULARY: z
+    .string()
+    .optional()
+    .transform((v) => vocabularyList(v)),
 });
 
 /** The transcriber: provider, key location, fan-in hand-off, per-call limits. */

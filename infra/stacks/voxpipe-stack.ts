@@ -89,6 +89,11 @@ export interface VoxpipeStackProps extends StackProps {
   readonly translate?: readonly string[];
   /** Summarise every inbox/ upload. @default false */
   readonly summary?: boolean;
+  /**
+   * Words and phrases every job biases recognition towards (Mistral `context_bias`), as `VOXPIPE_VOCABULARY` of the
+   * splitter, which writes it into each job's options; a job's own vocabulary (job API, profile) replaces it. @default none
+   */
+  readonly vocabulary?: readonly string[];
   /** Chat vendor of the enricher. @default the transcription `provider` */
   readonly chatProvider?: string;
   /** Chat model id. @default the vendor's Voxtral chat model */
@@ -173,6 +178,7 @@ export class VoxpipeStack extends Stack {
       ffmpegLayerZip: props.ffmpegLayerZip,
     });
     if (props.profiles) this.addProfileRetention(props.profiles);
+    if (props.vocabulary?.length) this.splitter.fn.addEnvironment('VOXPIPE_VOCABULARY', props.vocabulary.join(','));
     this.failures = new FailureHandling(this, 'Failures', {
       bucket,
       eventBus,

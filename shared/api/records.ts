@@ -18,7 +18,7 @@ import { NotFoundError } from '../core/errors.js';
 import { jobRequestKey } from '../stages/attempt.js';
 
 /** Per-job options a client may choose. Provider and model are the deployment's (AWS) or the server's (local). */
-export type RequestedOptions = Partial<Pick<JobOptions, 'language' | 'chunkSeconds' | 'words' | 'diarize' | 'timestamps'>>;
+export type RequestedOptions = Partial<Pick<JobOptions, 'language' | 'chunkSeconds' | 'words' | 'diarize' | 'timestamps' | 'vocabulary'>>;
 
 /** The API's record of one job, at `tenants/<tenant>/jobs/<jobId>.json`. */
 export interface ApiJobRecord {

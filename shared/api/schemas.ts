@@ -47,6 +47,15 @@ export const JobOptionsInput = z
     words: z.boolean().optional(),
     diarize: z.boolean().optional(),
     timestamps: z.enum(['auto', 'provider', 'cut-plan']).optional(),
+    /**
+     * Words and phrases to bias recognition towards (Mistral `context_bias`; providers without such a field ignore
+     * it). Replaces the deployment's default vocabulary for this job. Same limits as a profile's `vocabulary`.
+     */
+    vocabulary: z
+      .array(z.string().trim().min(1, 'a non-empty term').max(200))
+      .min(1)
+      .max(100, 'at most 100 terms (Mistral takes 100)')
+      .optional(),
   })
   .strict();
 
