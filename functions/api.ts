@@ -42,7 +42,7 @@ export const ApiEnv = BaseEnv.extend({
 });
 
 const env = parseEnv(ApiEnv);
-const { logger } = observability();
+const { logger } = observability(env);
 const store = bucketStore(env);
 const sqs = sqsClient();
 // Presigned URLs must not carry SDK checksums of an empty body, or every real upload would mismatch.
@@ -141,14 +141,19 @@ async function uiResponse(result: UiResult): Promise<APIGatewayProxyStructuredRe
   return { statusCode: 302, headers: { location, 'cache-control': 'private, no-store', 'referrer-policy': 'no-referrer' }, body: '' };
 }
 
-/** The payload-v2 event as the shared handler's request (API Gateway lowercases header names in v2). */
+/**
+ * The payload-v2 event as the shared handler's request (API Gateway lowercases header names in v2, and moves the
+ * `Cookie` header into `event.cookies`: it is put back as one `cookie` header).
+ */
 export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
   const body = event.body === undefined ? undefined : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  const headers: Record<string, string | undefined> = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  if (event.cookies?.length) headers.cookie = event.cookies.join('; ');
   return {
     method: event.requestContext.http.method,
     path: event.rawPath,
     query: event.queryStringParameters ?? {},
-    headers: Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+    headers,
     body,
   };
 }

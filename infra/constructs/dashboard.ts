@@ -30,7 +30,7 @@ import {
 } from 'aws-cdk-lib/aws-cloudfront';
 import { HttpOrigin, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
-import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket, type IBucket } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket, HttpMethods, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -43,7 +43,7 @@ export interface DashboardProps {
   /** The job API the app talks to: its HTTP API and its function (which gets the dashboard routes). */
   readonly api: { readonly httpApi: HttpApi; readonly fn: LambdaFunction };
   /** The ingest bucket (sign-outs are recorded under `dashboard-sessions/`). */
-  readonly bucket: IBucket & { addLifecycleRule: Bucket['addLifecycleRule'] };
+  readonly bucket: Bucket;
   /** Where CloudFront and S3 access logs go. @default no access logs */
   readonly logBucket?: IBucket;
 }
@@ -74,7 +74,8 @@ export class Dashboard extends Construct {
         contentSecurityPolicy: { contentSecurityPolicy: DASHBOARD_CSP, override: true },
         contentTypeOptions: { override: true },
         frameOptions: { frameOption: HeadersFrameOption.DENY, override: true },
-        referrerPolicy: { referrerPolicy: HeadersReferrerPolicy.NO_REFERRER, override: true },
+        // same-origin, not no-referrer: with no-referrer the sign-out form's POST carries `Origin: null`.
+        referrerPolicy: { referrerPolicy: HeadersReferrerPolicy.SAME_ORIGIN, override: true },
         strictTransportSecurity: { accessControlMaxAge: Duration.days(365), includeSubdomains: true, override: true },
       },
     });
@@ -131,6 +132,13 @@ export class Dashboard extends Construct {
     props.api.fn.addEnvironment('VOXPIPE_DASHBOARD_ORIGINS', `https://${this.distribution.distributionDomainName}`);
     grantBucketAccess(props.bucket, props.api.fn, { read: ['dashboard-sessions/*'], write: ['dashboard-sessions/*'] });
     props.bucket.addLifecycleRule({ id: 'expire-dashboard-session-revocations', prefix: 'dashboard-sessions/', expiration: Duration.days(1) });
+    // Drag-and-drop uploads PUT the file from the page to a presigned URL of the ingest bucket (another origin).
+    props.bucket.addCorsRule({
+      allowedMethods: [HttpMethods.PUT],
+      allowedOrigins: [`https://${this.distribution.distributionDomainName}`],
+      allowedHeaders: ['content-type'],
+      maxAge: 3600,
+    });
 
     new CfnOutput(this, 'DashboardUrl', { value: `https://${this.distribution.distributionDomainName}/`, description: 'Web dashboard (sign in with an API key)' });
   }

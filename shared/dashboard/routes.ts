@@ -59,7 +59,8 @@ export const DASHBOARD_CSP =
 export const PAGE_HEADERS = {
   'content-security-policy': DASHBOARD_CSP,
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  // Not `no-referrer`: with it, a form POST carries `Origin: null` and the sign-in's Origin check refuses it.
+  'referrer-policy': 'same-origin',
   'x-frame-options': 'DENY',
   'cache-control': 'no-store',
 } as const;

@@ -24,6 +24,7 @@
  * - flexible checksums only when required (s3rver does not implement them);
  * - event source mappings without `MaximumConcurrency` get 2 pollers (Lambda would scale further).
  */
+import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -87,6 +88,10 @@ export interface ArtifactDeployment {
   readonly overlaps: string[];
   /** S3 notification bodies delivered to queues so far. */
   readonly notifications: string[];
+  /** Secret ARN → value, as the Secrets Manager double holds them. */
+  readonly secrets: ReadonlyMap<string, string>;
+  /** The physical id of each resource (logical id → Ref value and attributes). */
+  readonly physical: ReadonlyMap<string, { readonly ref: string; readonly attributes: Readonly<Record<string, string>> }>;
   /** The runtime of the function whose logical id starts with `prefix`. */
   fn(prefix: string): FunctionRuntime;
   /** Upload as a user would (PutObject to the bucket); S3 notifies the queue. Returns the job id the splitter derives. */
@@ -192,7 +197,8 @@ export async function deployArtifact(assembly: CloudAssembly, opts: ArtifactOpti
       const name = physical.get(id)!.ref;
       await adminS3.send(new CreateBucketCommand({ Bucket: name }));
       if (r.Properties?.VersioningConfiguration?.Status === 'Enabled') versionedBuckets.add(name);
-      if (!r.Properties?.AccessControl) ingestBucket = name; // the access-log bucket is the one with LogDeliveryWrite
+      // The ingest bucket: not the access-log bucket (LogDeliveryWrite), not the dashboard's asset bucket.
+      if (!r.Properties?.AccessControl && !id.startsWith('Dashboard')) ingestBucket = name;
     }
 
     // Queues: DLQs first, then queues whose redrive policy points at them.
@@ -215,10 +221,12 @@ export async function deployArtifact(assembly: CloudAssembly, opts: ArtifactOpti
       queueByArn.set(info.arn, info);
     }
 
-    // Secrets the stack creates hold the provider key (the operator puts it there after deploy).
-    for (const [id] of ofType(template, 'AWS::SecretsManager::Secret')) {
+    // Secrets the stack creates hold the provider key (the operator puts it there after deploy), but the dashboard's
+    // session key, which keeps the random value Secrets Manager generates at deploy.
+    for (const [id, r] of ofType(template, 'AWS::SecretsManager::Secret')) {
       const arn = physical.get(id)!.ref;
-      json.secrets.set(arn, API_KEY);
+      const length = Number(r.Properties?.GenerateSecretString?.PasswordLength ?? 0);
+      json.secrets.set(arn, id.startsWith('DashboardSessionKey') ? randomBytes(length).toString('base64url').slice(0, length) : API_KEY);
     }
 
     // Bucket notifications; applying the configuration makes S3 send one s3:TestEvent to each queue.
@@ -380,6 +388,8 @@ export async function deployArtifact(assembly: CloudAssembly, opts: ArtifactOpti
       mappings,
       overlaps,
       notifications,
+      secrets: json.secrets,
+      physical,
       fn(prefix) {
         const r = [...runtimes.entries()].find(([id]) => id.startsWith(prefix));
         if (!r) throw new Error(`no function ${prefix}*; functions: ${[...runtimes.keys()].join(', ')}`);

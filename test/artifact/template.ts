@@ -66,6 +66,16 @@ export function physicalResources(template: CfnTemplate, env: TestEnvironment, q
         out.set(id, { ref: arn, attributes: { Id: arn } });
         break;
       }
+      case 'AWS::CloudFront::Distribution': {
+        const distributionId = `E${suffix(id)}`;
+        out.set(id, { ref: distributionId, attributes: { Id: distributionId, DomainName: `d${suffix(id).toLowerCase()}.cloudfront.net` } });
+        break;
+      }
+      case 'AWS::ApiGatewayV2::Api': {
+        const apiId = suffix(id).toLowerCase();
+        out.set(id, { ref: apiId, attributes: { ApiId: apiId, ApiEndpoint: `https://${apiId}.execute-api.${region}.amazonaws.com` } });
+        break;
+      }
       case 'AWS::Lambda::Function':
         out.set(id, { ref: name, attributes: { Arn: `arn:aws:lambda:${region}:${account}:function:${name}` } });
         break;

@@ -86,6 +86,14 @@ describe('Dashboard in the stack', () => {
     });
   });
 
+  it('lets the page PUT uploads to the ingest bucket (CORS for the distribution only)', () => {
+    const [bucket] = Object.values(resources).filter((r) => r.Type === 'AWS::S3::Bucket' && r.Properties.CorsConfiguration);
+    expect(bucket?.Properties.CorsConfiguration.CorsRules).toEqual([
+      expect.objectContaining({ AllowedMethods: ['PUT'], AllowedHeaders: ['content-type'], AllowedOrigins: [expect.objectContaining({ 'Fn::Join': expect.anything() })] }),
+    ]);
+    expect(JSON.stringify(bucket?.Properties.CorsConfiguration)).toContain('DomainName');
+  });
+
   it('has no unacknowledged cdk-nag AwsSolutions finding and no error', () => {
     const report = new AwsSolutionsChecks(app).validateScope(app);
     expect(report.violations.map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);

@@ -86,6 +86,22 @@ describe('dashboard in chromium', () => {
     expect(((await session.json()) as { tenant: string }).tenant).toBe('acme');
     expect((await form('vxp_wrong', server.url)).status).toBe(401);
     expect((await form(key, 'https://evil.example')).status).toBe(403);
+
+    // The same in chromium: the form's POST carries the page's Origin (the pages' referrer policy must allow it),
+    // and Sign out ends the session.
+    const other = await launchChromium();
+    try {
+      const tab = await other.context.newPage();
+      await tab.goto(`${server.url}/signin`);
+      await tab.fill('#apiKey', key);
+      await tab.click('button[type=submit]');
+      await expect.poll(() => tab.evaluate(() => (globalThis as any).document.body.dataset.tenant ?? ''), { timeout: 30_000 }).toBe('acme');
+      await tab.click('form.signout button');
+      await tab.waitForURL(`${server.url}/signin`);
+      expect(await tab.evaluate(async () => (await fetch('/ui/api/session')).status)).toBe(401);
+    } finally {
+      await other.close();
+    }
   });
 
   it('uploads a file, watches the job finish, opens the viewer, seeks by clicking a segment and corrects it', async () => {
