@@ -18,6 +18,7 @@ import type { ChunkTask } from '../shared/core/types.js';
 import { createTranscriber } from '../shared/providers/index.js';
 import { splitJob } from '../shared/stages/split.js';
 import { toneSpeechFixture } from '../test/fixtures/audio.js';
+import { toolPathsOf } from '../shared/config.js';
 
 const { values } = parseArgs({
   options: {
@@ -82,7 +83,7 @@ for (const chunkSeconds of [30, 60, 120, 600]) {
       },
       {
         store,
-        audio: createFfmpegAudioTools(),
+        audio: createFfmpegAudioTools(toolPathsOf(process.env)),
         queue: {
           send: async (m: readonly ChunkTask[]) => {
             chunks += m.length;

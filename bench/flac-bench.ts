@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { encodeFlac16kMono } from '../shared/adapters/flac-encoder.js';
 import { resolveFfmpegBinaries } from '../shared/adapters/ffmpeg-binaries.js';
+import { toolPathsOf } from '../shared/config.js';
 
 function speechLike(seconds: number, seed = 7): Int16Array {
   const pcm = new Int16Array(seconds * 16_000);
@@ -38,7 +39,7 @@ function ffmpegFlac(ffmpeg: string, pcm: Int16Array): Promise<number> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-const { ffmpeg } = await resolveFfmpegBinaries();
+const { ffmpeg } = await resolveFfmpegBinaries(toolPathsOf(process.env));
 console.log('| chunk | in-process encode | bytes | ffmpeg process (spawn + encode) | bytes |');
 console.log('|---|---|---|---|---|');
 for (const seconds of [30, 120, 600]) {

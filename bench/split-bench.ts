@@ -22,6 +22,7 @@ import { planOptionsFor } from '../shared/core/plan-options.js';
 import { planChunks } from '../shared/core/plan.js';
 import type { PlanOptions } from '../shared/core/types.js';
 import { ffmpeg, fixtureDir, toneSpeechFixture } from '../test/fixtures/audio.js';
+import { toolPathsOf } from '../shared/config.js';
 
 type PlanMode = 'provider' | 'cut-plan';
 
@@ -93,7 +94,7 @@ async function main(quick: boolean, rounds: number): Promise<void> {
 
 /** probe + analyze + encode every non-silent chunk, `concurrency` encodes at a time. */
 async function split(input: string, mode: PlanMode, concurrency: number): Promise<SplitFigures> {
-  const tools = createFfmpegAudioTools();
+  const tools = createFfmpegAudioTools(toolPathsOf(process.env));
   const workDir = await mkdtemp(join(await fixtureDir(), 'bench-work-'));
   try {
     const t0 = performance.now();

@@ -28,6 +28,7 @@ import { createTranscriber } from '../shared/providers/index.js';
 import { splitJob } from '../shared/stages/split.js';
 import { startS3Emulator } from '../test/aws/emulators.js';
 import { ffmpeg, fixtureDir, toneSpeechFixture } from '../test/fixtures/audio.js';
+import { toolPathsOf } from '../shared/config.js';
 
 const hoursArg = process.argv.indexOf('--hours');
 const HOURS = (hoursArg > 0 ? process.argv[hoursArg + 1]! : '1,2').split(',').map(Number);
@@ -68,7 +69,7 @@ async function main() {
   const s3 = s3rver.client();
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   const s3Store = createS3Store({ client: s3, bucket: BUCKET });
-  const audio = createFfmpegAudioTools();
+  const audio = createFfmpegAudioTools(toolPathsOf(process.env));
   const capabilities = createTranscriber({ provider: 'mistral', model: 'voxtral-mini-latest' }).capabilities;
   const rows: string[] = [];
   try {

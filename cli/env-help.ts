@@ -37,6 +37,7 @@ export const ENV_VARS: readonly EnvVarHelp[] = [
   { names: ['VOXPIPE_TIMEOUT_SECONDS'], text: ['per-attempt timeout; a hung call is abandoned and retried (default 300)'] },
   { names: ['VOXPIPE_WORK_DIR'], text: ['job store and scratch space (default ~/.voxpipe)'] },
   { names: ['VOXPIPE_FFMPEG', 'VOXPIPE_FFPROBE'], text: ['ffmpeg/ffprobe binaries (default: from PATH)'] },
+  { names: ['VOXPIPE_POCKETSPHINX'], text: ['pocketsphinx_continuous of the offline provider (default: from PATH)'] },
   {
     names: ['VOXPIPE_CHAT_PROVIDER'],
     text: ['chat model for --translate/--summary/--extract/--ask:', `${CHAT_PROVIDERS.join(' | ')} (default: the transcription provider's;`, `${PROVIDERS.filter((p) => !(CHAT_PROVIDERS as readonly string[]).includes(p)).join(', ')} has none)`],

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pLimit from 'p-limit';
 import { createFfmpegAudioTools, encodeChatMp3 } from '../shared/adapters/ffmpeg-audio.js';
-import { resolveFfmpegBinaries } from '../shared/adapters/ffmpeg-binaries.js';
+import { type FfmpegBinaryOptions, resolveFfmpegBinaries } from '../shared/adapters/ffmpeg-binaries.js';
 import { createFsStore } from '../shared/adapters/fs-store.js';
 import { createMemoryQueue } from '../shared/adapters/memory-queue.js';
 import { createWebhookDelivery, type DeliveryOutcome, storeDeadLetters, type WebhookDeliveryOptions } from '../shared/adapters/webhook-delivery.js';
@@ -82,7 +82,7 @@ export interface LocalJobResult {
 export function createLocalPipeline(deps: LocalPipelineDeps) {
   const { config, logger } = deps;
   const store = createFsStore(join(config.workDir, 'store'));
-  const audio = deps.audio ?? createFfmpegAudioTools();
+  const audio = deps.audio ?? createFfmpegAudioTools(config.tools);
   const transcriber =
     deps.transcriber ??
     createTranscriber({
@@ -91,6 +91,7 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
       apiKey: config.apiKey,
       model: config.model,
       timestamps: config.timestamps === 'auto' ? undefined : config.timestamps === 'provider',
+      tools: config.tools,
     });
   const chat = deps.chat === undefined ? (config.chat ? createChatModel(config.chat) : undefined) : (deps.chat ?? undefined);
   const policy = createCallPolicy({
@@ -224,7 +225,7 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
         noChatReason: `no chat provider: ${hasChat(config.provider) ? '' : `the ${config.provider} provider has no chat model; `}set VOXPIPE_CHAT_PROVIDER (${CHAT_PROVIDERS.join(', ')}) and its key`,
         policy,
         logger,
-        loadAudio: () => encodeForChat(file, join(config.workDir, 'tmp', `${jobId}-ask.mp3`)),
+        loadAudio: () => encodeForChat(file, join(config.workDir, 'tmp', `${jobId}-ask.mp3`), config.tools),
         transcriber,
       }).catch(async (err: unknown) => {
         await complete(failedOutcome(enrich, `enrichment failed: ${errorMessage(err)}`), []);
@@ -349,8 +350,8 @@ function createLocalWebhooks(deps: LocalPipelineDeps, store: BlobStore): Webhook
 }
 
 /** The source as 16 kHz mono mp3 for a question over the audio (every chat dialect takes mp3). */
-async function encodeForChat(file: string, out: string): Promise<{ data: Uint8Array; format: 'mp3' }> {
-  const { ffmpeg } = await resolveFfmpegBinaries();
+async function encodeForChat(file: string, out: string, tools: FfmpegBinaryOptions): Promise<{ data: Uint8Array; format: 'mp3' }> {
+  const { ffmpeg } = await resolveFfmpegBinaries(tools);
   await mkdir(join(out, '..'), { recursive: true });
   try {
     await encodeChatMp3(ffmpeg, file, out);

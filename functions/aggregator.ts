@@ -15,7 +15,7 @@ import { AggregatorEnv, EnrichHandoffEnv, parseEnv } from './lib/env.js';
 import { jsonBody, processSqsBatch } from './lib/sqs-batch.js';
 
 const env = parseEnv(AggregatorEnv);
-const { logger, metrics } = observability();
+const { logger, metrics } = observability(env);
 const store = bucketStore(env);
 /** The drop folder: a job from `inbox/<profile>/…` publishes its results and moves its source at the end. */
 const dropArea = createS3DropArea({ client: s3Client(env), bucket: env.VOXPIPE_BUCKET });

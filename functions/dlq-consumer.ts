@@ -17,7 +17,7 @@ import { DlqConsumerEnv, parseEnv } from './lib/env.js';
 import { processSqsBatch } from './lib/sqs-batch.js';
 
 const env = parseEnv(DlqConsumerEnv);
-const { logger, metrics } = observability();
+const { logger, metrics } = observability(env);
 const store = bucketStore(env);
 const notifier = eventBridgeNotifier(env);
 const model = env.VOXPIPE_MODEL ?? defaultModelOf(env.VOXPIPE_PROVIDER);

@@ -26,7 +26,7 @@ import { EnricherEnv, parseEnv } from './lib/env.js';
 import { jsonBody, processSqsBatch } from './lib/sqs-batch.js';
 
 const env = parseEnv(EnricherEnv);
-const { logger, metrics } = observability();
+const { logger, metrics } = observability(env);
 const sqs = sqsClient();
 const store = bucketStore(env);
 const dropArea = createS3DropArea({ client: s3Client(env), bucket: env.VOXPIPE_BUCKET });

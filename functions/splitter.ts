@@ -30,7 +30,7 @@ import { type Upload, uploadJobId, uploadsOf } from './lib/s3-event.js';
 import { jsonBody, processSqsBatch } from './lib/sqs-batch.js';
 
 const env = parseEnv(SplitterEnv);
-const { logger, metrics } = observability();
+const { logger, metrics } = observability(env);
 const sqs = sqsClient();
 const s3 = s3Client(env);
 const store = bucketStore(env);
@@ -55,7 +55,7 @@ const dropFolder = env.VOXPIPE_PROFILES
   : undefined;
 const deps = {
   store,
-  audio: createFfmpegAudioTools({ ffmpegPath: env.VOXPIPE_FFMPEG, ffprobePath: env.VOXPIPE_FFPROBE }),
+  audio: createFfmpegAudioTools({ ffmpegPath: env.VOXPIPE_FFMPEG, ffprobePath: env.VOXPIPE_FFPROBE, searchPath: env.PATH }),
   queue: createSqsQueue<ChunkTask>({ client: sqs, queueUrl: env.VOXPIPE_WORK_QUEUE_URL }),
   // Capabilities decide the chunk plan; building a transcriber does no I/O and needs no key.
   capabilities: createTranscriber({ provider: env.VOXPIPE_PROVIDER, model }).capabilities,

@@ -13,7 +13,7 @@ import { parseEnv, SweeperEnv } from './lib/env.js';
 import { sweepJobs } from './lib/sweep.js';
 
 const env = parseEnv(SweeperEnv);
-const { logger, metrics } = observability();
+const { logger, metrics } = observability(env);
 const store = bucketStore(env);
 const notifier = eventBridgeNotifier(env);
 const dropArea = createS3DropArea({ client: s3Client(env), bucket: env.VOXPIPE_BUCKET });

@@ -19,7 +19,7 @@ import { jsonBody, processSqsBatch } from './lib/sqs-batch.js';
 import { readApiKeySecret } from './lib/api-key-secret.js';
 
 const env = parseEnv(TranscriberEnv);
-const { logger, metrics } = observability();
+const { logger, metrics } = observability(env);
 const sqs = sqsClient();
 const store = bucketStore(env);
 const onJobReady = aggregateHandoff(sqs, env.VOXPIPE_AGGREGATE_QUEUE_URL);

@@ -9,7 +9,7 @@ import { createWebhookHandler, webhookDepsFromEnv } from './lib/webhook-aws.js';
 import { WebhookEnv } from './lib/webhook-env.js';
 
 const env = parseEnv(WebhookEnv);
-const { logger, metrics } = observability();
+const { logger, metrics } = observability(env);
 const handle = createWebhookHandler(webhookDepsFromEnv(env, logger), logger, metrics);
 
 export const handler = async (event: SQSEvent) => {

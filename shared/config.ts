@@ -36,6 +36,11 @@ export const EnvSchema = z.object({
   /** Words and phrases to bias recognition towards, comma separated (Mistral `context_bias`; `--vocabulary`). */
   VOXPIPE_VOCABULARY: optionalString,
   VOXPIPE_WORK_DIR: optionalString,
+  /** ffmpeg / ffprobe executables (default: found on PATH, else the bundled @ffmpeg-installer packages). */
+  VOXPIPE_FFMPEG: optionalString,
+  VOXPIPE_FFPROBE: optionalString,
+  /** `pocketsphinx_continuous` of the offline provider (default: found on PATH). */
+  VOXPIPE_POCKETSPHINX: optionalString,
   /** Chat model for translations, summaries, extraction and questions. Default: the transcription provider's. */
   VOXPIPE_CHAT_PROVIDER: optionalString.pipe(z.enum(CHAT_PROVIDERS).optional()),
   VOXPIPE_CHAT_MODEL: optionalString,
@@ -76,6 +81,8 @@ export interface VoxpipeConfig {
   readonly maxAttempts: number;
   readonly timeoutMs: number;
   readonly workDir: string;
+  /** Where the external programs are (`VOXPIPE_FFMPEG`, `VOXPIPE_FFPROBE`, `VOXPIPE_POCKETSPHINX`, `PATH`). */
+  readonly tools: ToolPaths;
   /** Chat endpoint for `--translate`, `--summary`, `--extract`, `--ask`; undefined when there is none. */
   readonly chat?: ChatConfig;
   /** Native speech translation into English as an extra result (`translations.en`, `mode: 'native-speech'`). */
@@ -129,12 +136,61 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     maxAttempts: e.VOXPIPE_MAX_ATTEMPTS,
     timeoutMs: e.VOXPIPE_TIMEOUT_SECONDS * 1000,
     workDir: e.VOXPIPE_WORK_DIR ?? join(homedir(), '.voxpipe'),
+    tools: toolPathsOf(env, e),
     chat: chatConfig(e, apiKey, env),
     translateSpeech: e.VOXPIPE_TRANSLATE_SPEECH,
     contentGuard: e.VOXPIPE_CONTENT_GUARD,
     webhookUrl: e.VOXPIPE_WEBHOOK_URL,
     webhookSecret: e.VOXPIPE_WEBHOOK_SECRET,
   };
+}
+
+/**
+ * Where the external programs are, as the adapters take it (`ffmpeg-binaries.ts`, `pocketsphinx.ts`): they read
+ * no environment themselves.
+ */
+export interface ToolPaths {
+  readonly ffmpegPath?: string;
+  readonly ffprobePath?: string;
+  readonly pocketsphinxPath?: string;
+  /** Directories searched for executables not given explicitly (`PATH`). */
+  readonly searchPath?: string;
+  /** Scratch directory for temporary files (`TMPDIR`); unset: the OS default. */
+  readonly tmpDir?: string;
+}
+
+const ToolEnv = EnvSchema.pick({ VOXPIPE_FFMPEG: true, VOXPIPE_FFPROBE: true, VOXPIPE_POCKETSPHINX: true });
+
+/** The tool paths of an environment (`loadConfig` does this too; commands that need only the tools call it directly). */
+export function toolPathsOf(env: NodeJS.ProcessEnv, parsed: z.output<typeof ToolEnv> = ToolEnv.parse(pickVoxpipe(env))): ToolPaths {
+  return {
+    ffmpegPath: parsed.VOXPIPE_FFMPEG,
+    ffprobePath: parsed.VOXPIPE_FFPROBE,
+    pocketsphinxPath: parsed.VOXPIPE_POCKETSPHINX,
+    searchPath: env.PATH,
+    tmpDir: env.TMPDIR || undefined,
+  };
+}
+
+/**
+ * What `voxpipe backfill` reads beyond `EnvSchema`: on an s3:// source the deployed stack transcribes, so the
+ * provider here only prices the estimate (unset: assumed), the ingest bucket, and a custom S3 endpoint
+ * (`AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`, e.g. MinIO) that needs path-style addressing.
+ */
+export const BackfillEnv = z.object({
+  VOXPIPE_PROVIDER: optionalString,
+  VOXPIPE_BUCKET: optionalString,
+  AWS_ENDPOINT_URL_S3: optionalString.pipe(z.url().optional()),
+  AWS_ENDPOINT_URL: optionalString.pipe(z.url().optional()),
+});
+
+/** Parse `BackfillEnv`; throws one `ConfigError` naming every bad variable. */
+export function backfillEnvOf(env: NodeJS.ProcessEnv): z.output<typeof BackfillEnv> & { readonly s3Endpoint?: string } {
+  const parsed = BackfillEnv.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+  }
+  return { ...parsed.data, s3Endpoint: parsed.data.AWS_ENDPOINT_URL_S3 ?? parsed.data.AWS_ENDPOINT_URL };
 }
 
 /** `"Voxtral, chunk plan,, Mistral"` → `['Voxtral', 'chunk plan', 'Mistral']`; undefined when empty. */

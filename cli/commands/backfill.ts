@@ -14,7 +14,7 @@ import { createFfmpegAudioTools } from '../../shared/adapters/ffmpeg-audio.js';
 import { createPinoLogger } from '../../shared/adapters/pino-logger.js';
 import type { BackfillSource, JobRunner } from '../../shared/backfill/ports.js';
 import { type BackfillProgress, type BackfillReport, estimateRun, runBackfill } from '../../shared/backfill/run.js';
-import { type ConfigOverrides, loadConfig, PROVIDERS, type VoxpipeConfig } from '../../shared/config.js';
+import { backfillEnvOf, type ConfigOverrides, loadConfig, PROVIDERS, type VoxpipeConfig } from '../../shared/config.js';
 import { reportCsv } from '../../shared/core/backfill-ledger.js';
 import { ASSUMED_REALTIME_FACTOR, type BackfillEstimate, formatDuration, USD_PER_AUDIO_MINUTE } from '../../shared/core/backfill-plan.js';
 import { ConfigError } from '../../shared/core/errors.js';
@@ -123,12 +123,13 @@ async function backfillCommand(sourceArg: string, flags: BackfillFlags): Promise
     VOXPIPE_WORK_DIR: flags.workDir,
   };
   const config = loadConfig(process.env, overrides);
-  const priceProvider = s3 ? (flags.provider ?? process.env.VOXPIPE_PROVIDER ?? 'mistral') : config.provider;
+  const env = backfillEnvOf(process.env);
+  const priceProvider = s3 ? (flags.provider ?? env.VOXPIPE_PROVIDER ?? 'mistral') : config.provider;
   const usdPerMinute = flags.usdPerMinute ?? USD_PER_AUDIO_MINUTE[priceProvider] ?? 0;
-  const priceNote = flags.usdPerMinute !== undefined ? '--usd-per-minute' : `${priceProvider} list price${s3 && !flags.provider && !process.env.VOXPIPE_PROVIDER ? ', assumed: pass --provider or --usd-per-minute' : ''}`;
+  const priceNote = flags.usdPerMinute !== undefined ? '--usd-per-minute' : `${priceProvider} list price${s3 && !flags.provider && !env.VOXPIPE_PROVIDER ? ', assumed: pass --provider or --usd-per-minute' : ''}`;
   const maxInFlight = flags.maxInFlight ?? (s3 ? 10 : config.concurrency);
 
-  const source = s3 && s3Side ? s3Side.s3Source(s3.bucket, s3.prefix) : await localSource(sourceArg, config, flags.out);
+  const source = s3 && s3Side ? s3Side.s3Source(s3.bucket, s3.prefix, env.s3Endpoint) : await localSource(sourceArg, config, flags.out);
   const parallelCalls = s3 ? maxInFlight : Math.min(config.concurrency, maxInFlight);
 
   if (flags.dryRun) {
@@ -142,7 +143,7 @@ async function backfillCommand(sourceArg: string, flags: BackfillFlags): Promise
   const reportBase = resolve(flags.report ?? join(dirname(statePath), `${hash}-report`)).replace(/\.(csv|json)$/, '');
   const logger = createPinoLogger({ destination: join(config.workDir, 'voxpipe.log'), level: flags.verbose ? 'debug' : 'info' });
   const runner: JobRunner = s3 && s3Side
-    ? s3Side.s3Runner({ bucket: ingestBucket(flags), profile: flags.profile, pollMs: flags.pollSeconds * 1000 })
+    ? s3Side.s3Runner({ bucket: ingestBucket(flags, env.VOXPIPE_BUCKET), profile: flags.profile, pollMs: flags.pollSeconds * 1000, customEndpoint: env.s3Endpoint })
     : createLocalRunner(createLocalPipeline({ config, logger }), resolve(flags.out), flags.format);
   const journal = await openJournalFile(statePath);
   const bar = progressBar(flags.progress && process.stderr.isTTY === true);
@@ -169,8 +170,8 @@ async function localSource(dir: string, config: VoxpipeConfig, out: string): Pro
   return createFsSource(dir, createFfmpegAudioTools(config.tools), [config.workDir, out]);
 }
 
-function ingestBucket(flags: BackfillFlags): string {
-  const bucket = flags.bucket ?? process.env.VOXPIPE_BUCKET;
+function ingestBucket(flags: BackfillFlags, fromEnv: string | undefined): string {
+  const bucket = flags.bucket ?? fromEnv;
   if (!bucket) throw new ConfigError('an s3:// source is submitted to the deployed pipeline: pass --bucket <ingest bucket> or set VOXPIPE_BUCKET (the BucketName output of cdk deploy)');
   return bucket;
 }

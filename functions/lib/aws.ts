@@ -8,8 +8,6 @@ import { createEventBridgeNotifier } from '../../shared/adapters/eventbridge-not
 import { createS3Store } from '../../shared/adapters/s3-store.js';
 import { createSqsQueue } from '../../shared/adapters/sqs-queue.js';
 import type { BlobStore, Logger as PortLogger, Notifier, WorkQueue } from '../../shared/ports.js';
-import { parseEnv } from './env.js';
-import { WebhookProducerEnv } from './webhook-env.js';
 import { createWebhookQueueNotifier, fanOutNotifier, sqsWebhookQueue } from './webhook-queue.js';
 
 /**
@@ -40,9 +38,9 @@ export function bucketStore(env: { VOXPIPE_BUCKET: string; VOXPIPE_S3_ENDPOINT?:
  * Terminal events go through the status outbox (`shared/stages/outbox.ts`): a redelivery after a failed or
  * interrupted publish sends them again, with the same `eventId`.
  */
-export function jobNotifier(env: { VOXPIPE_EVENT_BUS_NAME: string }, processEnv: NodeJS.ProcessEnv = process.env): Notifier {
+export function jobNotifier(env: { VOXPIPE_EVENT_BUS_NAME: string; VOXPIPE_WEBHOOK_QUEUE_URL?: string }): Notifier {
   const bus = createEventBridgeNotifier({ client: new EventBridgeClient({ requestHandler: TIMEOUTS }), eventBusName: env.VOXPIPE_EVENT_BUS_NAME });
-  const { VOXPIPE_WEBHOOK_QUEUE_URL: webhookQueueUrl } = parseEnv(WebhookProducerEnv, processEnv);
+  const webhookQueueUrl = env.VOXPIPE_WEBHOOK_QUEUE_URL;
   if (!webhookQueueUrl) return bus;
   return fanOutNotifier([createWebhookQueueNotifier(sqsWebhookQueue(sqsClient(), webhookQueueUrl)), bus]);
 }
@@ -56,9 +54,9 @@ export function aggregateHandoff(client: SQSClient, queueUrl: string): (jobId: s
   return (jobId) => queue.send([{ jobId }]);
 }
 
-/** Powertools Logger and Metrics for one handler (service name from `POWERTOOLS_SERVICE_NAME`). */
-export function observability(): { logger: Logger; metrics: Metrics } {
-  return { logger: new Logger(), metrics: new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'voxpipe' }) };
+/** Powertools Logger and Metrics for one handler (service name from `POWERTOOLS_SERVICE_NAME`, read by Powertools). */
+export function observability(env: { POWERTOOLS_METRICS_NAMESPACE?: string }): { logger: Logger; metrics: Metrics } {
+  return { logger: new Logger(), metrics: new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'voxpipe' }) };
 }
 
 /** The port's Logger over a Powertools Logger (whose extra-attributes type is narrower than `Record<string, unknown>`). */

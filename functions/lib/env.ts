@@ -10,7 +10,12 @@ export const BaseEnv = z.object({
   VOXPIPE_S3_ENDPOINT: z.url().optional(),
   /** First redelivery delay of a failed record, doubled per receive (≤ 15 min). */
   VOXPIPE_RETRY_BASE_SECONDS: z.coerce.number().int().min(0).max(900).default(10),
+  /** CloudWatch namespace of the handler's metrics (set by the stack). */
+  POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('voxpipe'),
 });
+
+/** The webhook queue of a pipeline handler that sends job events; unset: the stack has no webhooks. */
+const VOXPIPE_WEBHOOK_QUEUE_URL = z.url().optional();
 
 /** The splitter: where chunks go and the job options every upload gets. */
 export const SplitterEnv = BaseEnv.extend({
@@ -28,6 +33,9 @@ export const SplitterEnv = BaseEnv.extend({
   VOXPIPE_SPLIT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(900),
   VOXPIPE_FFMPEG: z.string().optional(),
   VOXPIPE_FFPROBE: z.string().optional(),
+  /** Where ffmpeg/ffprobe are looked up when VOXPIPE_FFMPEG/VOXPIPE_FFPROBE are unset (the layer's /opt/bin is on it). */
+  PATH: z.string().optional(),
+  VOXPIPE_WEBHOOK_QUEUE_URL,
   /** Scratch space for the download and the working copy. */
   VOXPIPE_TMP_DIR: z.string().default('/tmp'),
   /** The drop-folder profiles file as JSON (validated at synth and again at cold start); unset: no drop folder. */
@@ -66,7 +74,7 @@ export const TranscriberEnv = BaseEnv.extend({
 });
 
 /** Aggregator, DLQ consumer and sweeper. */
-export const AggregatorEnv = BaseEnv.extend({ VOXPIPE_EVENT_BUS_NAME: z.string().min(1) });
+export const AggregatorEnv = BaseEnv.extend({ VOXPIPE_EVENT_BUS_NAME: z.string().min(1), VOXPIPE_WEBHOOK_QUEUE_URL });
 
 /** Where the aggregator hands jobs that asked for enrichments; unset: the stack has no enricher. */
 export const EnrichHandoffEnv = z.object({ VOXPIPE_ENRICH_QUEUE_URL: z.url().optional() });

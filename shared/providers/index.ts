@@ -1,6 +1,6 @@
 /** Builds the configured `Transcriber` from the provider registry (`./registry.ts`). */
 import type { Transcriber } from '../ports.js';
-import { PROVIDER_REGISTRY, type ProviderName } from './registry.js';
+import { type LocalTools, PROVIDER_REGISTRY, type ProviderName } from './registry.js';
 
 export { DEFAULT_BASE_URLS, DEFAULT_MODELS, type ProviderName } from './registry.js';
 
@@ -19,6 +19,8 @@ export interface ProviderConfig {
   readonly timestamps?: boolean;
   /** Injectable fetch, for tests and proxies. */
   readonly fetch?: typeof fetch;
+  /** Where a local provider's programs are (the offline provider's pocketsphinx and ffmpeg). */
+  readonly tools?: LocalTools;
 }
 
 /** Build the transcriber `cfg` names. Never performs I/O. */
@@ -30,5 +32,6 @@ export function createTranscriber(cfg: ProviderConfig): Transcriber {
     model: cfg.model ?? entry.defaultModel,
     timestamps: cfg.timestamps,
     fetch: cfg.fetch,
+    tools: cfg.tools,
   });
 }

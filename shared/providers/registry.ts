@@ -45,6 +45,16 @@ export interface TranscriberSettings {
   /** Whether to ask for provider timestamps; undefined: the provider's own default. */
   readonly timestamps?: boolean;
   readonly fetch?: typeof fetch;
+  /** Where a local provider's programs are (`VoxpipeConfig.tools`); providers read no environment. */
+  readonly tools?: LocalTools;
+}
+
+/** The programs a local provider runs: explicit paths and the directories searched for the others. */
+export interface LocalTools {
+  readonly pocketsphinxPath?: string;
+  readonly ffmpegPath?: string;
+  readonly searchPath?: string;
+  readonly tmpDir?: string;
 }
 
 /** Builds a provider's `Transcriber`. Never performs I/O. */
@@ -52,7 +62,8 @@ export type TranscriberFactory = (s: TranscriberSettings) => Transcriber;
 
 /** The client of each provider. */
 export const TRANSCRIBER_FACTORIES = {
-  offline: () => createPocketsphinxTranscriber(),
+  offline: ({ tools }) =>
+    createPocketsphinxTranscriber({ binary: tools?.pocketsphinxPath, ffmpegPath: tools?.ffmpegPath, searchPath: tools?.searchPath, tmpDir: tools?.tmpDir }),
   // vLLM serving Voxtral rejects verbose_json: do not ask for timestamps from a Voxtral model unless told to.
   'openai-compatible': (s) => createOpenAICompatibleTranscriber({ ...s, timestamps: s.timestamps ?? !/voxtral/i.test(s.model) }),
   mistral: (s) => createMistralTranscriber(s),

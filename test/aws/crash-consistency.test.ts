@@ -22,6 +22,7 @@ import { deadLetterRecord } from '../../functions/lib/dead-letter-record.js';
 import { claimSource, finishAfterSplit } from '../../functions/lib/source-claim.js';
 import { OUTBOX_GRACE_MS, sweepJobs } from '../../functions/lib/sweep.js';
 import { createFfmpegAudioTools } from '../../shared/adapters/ffmpeg-audio.js';
+import { TOOLS } from '../fixtures/tools.js';
 import { createFsStore } from '../../shared/adapters/fs-store.js';
 import { webhookIdOf } from '../../shared/adapters/webhook-notifier.js';
 import { jobKeys, RUNNING_PREFIX } from '../../shared/core/keys.js';
@@ -217,7 +218,7 @@ class World {
   }
 }
 
-const audio = createFfmpegAudioTools();
+const audio = createFfmpegAudioTools(TOOLS);
 let root: string;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'voxpipe-crash-'));

@@ -139,7 +139,7 @@ describe('AWS webhooks: queue → webhook Lambda → signed POST', () => {
     const { parseEnv } = await import('../../functions/lib/env.js');
     const { WebhookEnv } = await import('../../functions/lib/webhook-env.js');
     const { createWebhookHandler, webhookDepsFromEnv } = await import('../../functions/lib/webhook-aws.js');
-    notifier = jobNotifier({ VOXPIPE_EVENT_BUS_NAME: 'voxpipe' });
+    notifier = jobNotifier({ VOXPIPE_EVENT_BUS_NAME: 'voxpipe', VOXPIPE_WEBHOOK_QUEUE_URL: env.VOXPIPE_WEBHOOK_QUEUE_URL });
     const logger = new Logger();
     const deps = webhookDepsFromEnv(parseEnv(WebhookEnv), logger);
     const send: WebhookQueueSend = async (task, delaySeconds) => {

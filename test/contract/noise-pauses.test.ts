@@ -5,10 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createFfmpegAudioTools } from '../../shared/adapters/ffmpeg-audio.js';
+import { TOOLS } from '../fixtures/tools.js';
 import { scratchDir } from '../fixtures/audio.js';
 import { librivoxAvailable, noisySpeech } from '../fixtures/noisy-speech.js';
 
-const tools = createFfmpegAudioTools();
+const tools = createFfmpegAudioTools(TOOLS);
 
 /** Inserted gaps in which a pause was found. */
 function gapsFound(pauses: readonly { start: number; end: number }[], gaps: readonly { start: number; end: number }[]): number {

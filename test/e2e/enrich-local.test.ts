@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalPipeline } from '../../cli/local-pipeline.js';
 import { loadConfig } from '../../shared/config.js';
 import { resolveFfmpegBinaries } from '../../shared/adapters/ffmpeg-binaries.js';
+import { TOOLS } from '../fixtures/tools.js';
 import type { Transcript } from '../../shared/core/types.js';
 import { type ChatDouble, startChatDouble } from '../doubles/chat-server.js';
 import { expectFrenchOkGermanFailed } from './enrich-assertions.js';
@@ -66,7 +67,7 @@ describe('local pipeline with --translate fr,de --summary (mistral transcription
     expect(written.map((p) => p.slice(outDir.length + 1)).sort()).toEqual(
       ['talk.fr.srt', 'talk.fr.txt', 'talk.fr.vtt', 'talk.json', 'talk.srt', 'talk.summary.md', 'talk.txt', 'talk.vtt'].sort(),
     );
-    const { ffmpeg } = await resolveFfmpegBinaries();
+    const { ffmpeg } = await resolveFfmpegBinaries(TOOLS);
     const parsed = await run(ffmpeg, ['-v', 'error', '-i', join(outDir, 'talk.fr.srt'), '-f', 'srt', '-']);
     expect(parsed.stdout).toContain('fr:');
     expect((await readFile(join(outDir, 'talk.summary.md'), 'utf8')).length).toBeGreaterThan(20);

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalPipeline } from '../../cli/local-pipeline.js';
 import { resolveFfmpegBinaries } from '../../shared/adapters/ffmpeg-binaries.js';
+import { TOOLS } from '../fixtures/tools.js';
 import { loadConfig } from '../../shared/config.js';
 import { type ProviderDouble, startProviderDouble, type Vendor } from '../doubles/provider-server.js';
 import { scratchDir, toneSpeechFixture } from '../fixtures/audio.js';
@@ -74,7 +75,7 @@ describe('local pipeline with --translate-speech', () => {
     expect(written.map((p) => p.slice(outDir.length + 1)).sort()).toEqual(
       ['talk.en.srt', 'talk.en.txt', 'talk.en.vtt', 'talk.json', 'talk.srt', 'talk.txt', 'talk.vtt'].sort(),
     );
-    const { ffmpeg } = await resolveFfmpegBinaries();
+    const { ffmpeg } = await resolveFfmpegBinaries(TOOLS);
     const parsed = await run(ffmpeg, ['-v', 'error', '-i', join(outDir, 'talk.en.srt'), '-f', 'srt', '-']);
     expect(parsed.stdout).toContain('en:');
   });
