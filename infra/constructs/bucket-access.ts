@@ -17,6 +17,7 @@ import type { Construct } from 'constructs';
  * | `results/`            | final transcripts                             | aggregator, enricher, failure handlers, API, webhooks | the same + splitter (write-only, a failed job's result) |
  * | `processed/`, `failed/` | moved drop-folder sources                   | –                           | drop movers |
  * | `webhooks/`           | webhook dead letters                          | webhook function            | webhook function |
+ * | `dashboard-sessions/` | dashboard sign-outs (with `-c dashboard=true`) | API                        | API |
  *
  * The splitter runs ffmpeg on untrusted uploads, so it can read neither `api-keys/`, `tenants/` (but the
  * `inbox/` sources there), nor `results/` (unless the drop folder is on: a rejected drop's result is
@@ -32,7 +33,7 @@ export interface BucketAccess {
   readonly delete?: readonly string[];
 }
 
-/** Grant `access` on `bucket` to `fn`, with ListBucket on the bucket; acknowledges cdk-nag's IAM5 for each prefix wildcard. */
+/** Grant `access` on `bucket` to `fn`, with ListBucket under its read prefixes only; acknowledges cdk-nag's IAM5 for each prefix wildcard. */
 export function grantBucketAccess(bucket: IBucket, fn: IGrantable & Construct, access: BucketAccess): void {
   const statements: [string[], readonly string[] | undefined][] = [
     [['s3:GetObject*'], access.read],
@@ -43,7 +44,15 @@ export function grantBucketAccess(bucket: IBucket, fn: IGrantable & Construct, a
     if (!patterns?.length) continue;
     fn.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions, resources: patterns.map((p) => bucket.arnForObjects(p)) }));
   }
-  fn.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));
+  // Listing only under the prefixes it may read (`s3:prefix`): a function cannot enumerate other prefixes' keys
+  // (tenants' file names, API key hashes). S3 then answers a read of a missing key with 403, which the S3
+  // store tells from a real denial with a one-key listing (shared/adapters/s3-store.ts).
+  const listable = [...new Set(access.read ?? [])];
+  if (listable.length) {
+    fn.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn], conditions: { StringLike: { 's3:prefix': listable } } }),
+    );
+  }
 
   const stack = Stack.of(fn);
   const bucketId = stack.getLogicalId(bucket.node.defaultChild as CfnBucket);

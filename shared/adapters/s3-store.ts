@@ -43,6 +43,9 @@ const CONFLICT_RETRIES = 4;
  * - `list` pages with continuation tokens; S3 returns keys in UTF-8 byte order, which equals
  *   lexicographic order for the ASCII keys of the store layout.
  * - Errors: NoSuchKey/404 → `NotFoundError`; throttling, 5xx, network → `TransientError`; the rest → `PermanentError`.
+ * - S3 answers a read of a missing key with 403, not 404, to a caller whose `s3:ListBucket` is limited by
+ *   `s3:prefix` (the stack's functions: infra/constructs/bucket-access.ts). A 403 on a read is therefore checked
+ *   with a one-key listing of the key: absent → `NotFoundError`; present (or the listing denied too) → the 403.
  */
 export function createS3Store(opts: S3StoreOptions): BlobStore {
   const { client, bucket } = opts;
@@ -63,6 +66,23 @@ export function createS3Store(opts: S3StoreOptions): BlobStore {
     }
   }
 
+  /** True when a 403 on reading `key` hides a missing key (see above). */
+  async function deniedBecauseMissing(err: unknown, key: string): Promise<boolean> {
+    if (httpStatusOf(err) !== 403) return false;
+    try {
+      const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }));
+      return page.Contents?.[0]?.Key !== key;
+    } catch {
+      return false;
+    }
+  }
+
+  /** `notFoundOr`, with a 403 that hides a missing key read as not found. */
+  async function readError(err: unknown, key: string, what: string): Promise<Error> {
+    if (await deniedBecauseMissing(err, key)) return new NotFoundError(key, { cause: err });
+    return notFoundOr(err, key, what);
+  }
+
   return {
     async get(key) {
       try {
@@ -70,7 +90,7 @@ export function createS3Store(opts: S3StoreOptions): BlobStore {
         if (!res.Body) return new Uint8Array();
         return await res.Body.transformToByteArray();
       } catch (err) {
-        throw notFoundOr(err, key, `s3 get ${key}`);
+        throw await readError(err, key, `s3 get ${key}`);
       }
     },
 
@@ -118,7 +138,7 @@ export function createS3Store(opts: S3StoreOptions): BlobStore {
         const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
         body = res.Body as Readable;
       } catch (err) {
-        throw notFoundOr(err, key, `s3 getFile ${key}`);
+        throw await readError(err, key, `s3 getFile ${key}`);
       }
       await mkdir(dirname(path), { recursive: true });
       try {
@@ -133,7 +153,7 @@ export function createS3Store(opts: S3StoreOptions): BlobStore {
         await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
         return true;
       } catch (err) {
-        if (isNotFound(err)) return false;
+        if (isNotFound(err) || (await deniedBecauseMissing(err, key))) return false;
         throw translateAwsError(err, `s3 head ${key}`);
       }
     },

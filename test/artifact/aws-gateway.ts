@@ -73,6 +73,8 @@ export interface AwsGateway {
   readonly endpoint: string;
   readonly calls: CallRecord[];
   readonly denied: CallRecord[];
+  /** Object reads of a missing key answered 403 (not 404) because the caller may not list the bucket without a prefix. */
+  readonly missingAsDenied: CallRecord[];
   /** Register a principal under an access key. */
   principal(key: string, principal: Principal): void;
   /** Arm one crash (several may be armed, e.g. one per job); resolves with the call it hit (or never, if there are fewer calls). */
@@ -94,6 +96,7 @@ export async function startAwsGateway(opts: GatewayOptions): Promise<AwsGateway>
   const principals = new Map<string, Principal>();
   const calls: CallRecord[] = [];
   const denied: CallRecord[] = [];
+  const missingAsDenied: CallRecord[] = [];
   let armed: { plan: CrashPlan; seen: number; fire: (c: CallRecord) => void }[] = [];
   let gatewayOrigin = '';
   let faultMatch: ((call: CallRecord) => boolean) | undefined;
@@ -124,7 +127,7 @@ export async function startAwsGateway(opts: GatewayOptions): Promise<AwsGateway>
     const target = String(req.headers['x-amz-target'] ?? '');
     const service = target ? (AMZ_JSON_TARGETS[target.split('.')[0]!] ?? scope.service) : scope.service;
     const call = describe(service, req, url, body, target);
-    const allowed = principal.kind === 'admin' || call.authorizations.every((a) => evaluate(opts.policies.get(principal.role) ?? [], a.action, a.resource).allowed);
+    const allowed = principal.kind === 'admin' || call.authorizations.every((a) => evaluate(opts.policies.get(principal.role) ?? [], a.action, a.resource, a.context).allowed);
     const record: CallRecord = {
       principal: principal.kind === 'admin' ? 'admin' : principal.kind === 'esm' ? `esm:${principal.fn}` : principal.fn,
       instance: principal.kind === 'function' ? principal.env.instance : undefined,
@@ -157,7 +160,7 @@ export async function startAwsGateway(opts: GatewayOptions): Promise<AwsGateway>
     if (!allowed) {
       // (narrowed: an admin is always allowed)
       denied.push(record);
-      const failed = call.authorizations.find((a) => !evaluate(opts.policies.get(principal.role) ?? [], a.action, a.resource).allowed)!;
+      const failed = call.authorizations.find((a) => !evaluate(opts.policies.get(principal.role) ?? [], a.action, a.resource, a.context).allowed)!;
       accessDenied(res, service, principal, failed, opts);
       return;
     }
@@ -170,7 +173,18 @@ export async function startAwsGateway(opts: GatewayOptions): Promise<AwsGateway>
       }
       return;
     }
-    const forwarded = await forward(service, req, url, body, call);
+    let forwarded = await forward(service, req, url, body, call);
+    // S3 answers a missing object with 404 only to a caller allowed s3:ListBucket on the bucket for that request
+    // (no s3:prefix in its context); anyone else gets 403 AccessDenied, so a key's absence is not disclosed.
+    const objectRead = service === 's3' && call.authorizations.some((a) => /^s3:GetObject/.test(a.action));
+    if (objectRead && forwarded.status === 404 && principal.kind !== 'admin') {
+      const bucketArn = call.authorizations[0]!.resource.split('/')[0]!;
+      if (!evaluate(opts.policies.get(principal.role) ?? [], 's3:ListBucket', bucketArn).allowed) {
+        missingAsDenied.push(record);
+        const body403 = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>';
+        forwarded = { status: 403, headers: { 'content-type': 'application/xml', 'content-length': String(req.method === 'HEAD' ? 0 : Buffer.byteLength(body403)) }, body: req.method === 'HEAD' ? Buffer.alloc(0) : Buffer.from(body403) };
+      }
+    }
     if (crash === 'after' && principal.kind === 'function') {
       opts.kill(principal.env);
       res.destroy();
@@ -285,6 +299,7 @@ export async function startAwsGateway(opts: GatewayOptions): Promise<AwsGateway>
     endpoint: gatewayOrigin,
     calls,
     denied,
+    missingAsDenied,
     principal: (key, p) => void principals.set(key, p),
     crashAt: (plan) =>
       new Promise((resolve) => {

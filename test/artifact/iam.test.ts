@@ -57,6 +57,19 @@ describe('IAM evaluator', () => {
     expect(wildcardMatch('secret:voxpipe-key-??????', 'secret:voxpipe-key-AbCdEf')).toBe(true);
     expect(wildcardMatch('secret:voxpipe-key-??????', 'secret:voxpipe-key-AbCdE')).toBe(false);
   });
+
+  it('evaluates s3:prefix conditions: a listing under a granted prefix only, no listing without a prefix', () => {
+    const s: Statement[] = [{ Effect: 'Allow', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::b', Condition: { StringLike: { 's3:prefix': ['jobs/*', 'tenants/*/inbox/*'] } } }];
+    expect(evaluate(s, 's3:ListBucket', 'arn:aws:s3:::b', { 's3:prefix': 'jobs/j1/chunks/' }).allowed).toBe(true);
+    expect(evaluate(s, 's3:ListBucket', 'arn:aws:s3:::b', { 's3:prefix': 'tenants/acme/inbox/x.mp3' }).allowed).toBe(true);
+    expect(evaluate(s, 's3:ListBucket', 'arn:aws:s3:::b', { 's3:prefix': 'tenants/acme/jobs/' }).allowed).toBe(false);
+    expect(evaluate(s, 's3:ListBucket', 'arn:aws:s3:::b', { 's3:prefix': 'api-keys/' }).allowed).toBe(false);
+    expect(evaluate(s, 's3:ListBucket', 'arn:aws:s3:::b').allowed).toBe(false); // no prefix: nothing matches
+    const ifExists: Statement[] = [{ ...s[0]!, Condition: { StringLikeIfExists: { 's3:prefix': 'jobs/*' } } }];
+    expect(evaluate(ifExists, 's3:ListBucket', 'arn:aws:s3:::b').allowed).toBe(true);
+    // a condition on a key this model does not know is applied as if it held
+    expect(evaluate([{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*', Condition: { Bool: { 'aws:SecureTransport': 'true' } } }], 's3:GetObject', 'arn:aws:s3:::b/k').allowed).toBe(true);
+  });
 });
 
 describe('request → IAM action', () => {
@@ -72,7 +85,8 @@ describe('request → IAM action', () => {
     ]);
     expect(s3Authorizations('DELETE', url('/b/k'), {})).toEqual([{ action: 's3:DeleteObject', resource: 'arn:aws:s3:::b/k' }]);
     expect(s3Authorizations('DELETE', url('/b/k?uploadId=1'), {})).toEqual([{ action: 's3:AbortMultipartUpload', resource: 'arn:aws:s3:::b/k' }]);
-    expect(s3Authorizations('GET', url('/b?list-type=2&prefix=jobs/'), {})).toEqual([{ action: 's3:ListBucket', resource: 'arn:aws:s3:::b' }]);
+    expect(s3Authorizations('GET', url('/b?list-type=2&prefix=jobs/'), {})).toEqual([{ action: 's3:ListBucket', resource: 'arn:aws:s3:::b', context: { 's3:prefix': 'jobs/' } }]);
+    expect(s3Authorizations('GET', url('/b?list-type=2'), {})).toEqual([{ action: 's3:ListBucket', resource: 'arn:aws:s3:::b' }]);
     expect(s3Authorizations('POST', url('/b?delete'), {}, Buffer.from('<Delete><Object><Key>a&amp;b</Key></Object></Delete>'))).toEqual([
       { action: 's3:DeleteObject', resource: 'arn:aws:s3:::b/a&b' },
     ]);

@@ -3,9 +3,11 @@
  * template (inline `AWS::IAM::Policy` / `AWS::IAM::ManagedPolicy` attached to its role, and the role's own
  * `Policies`), resolved to ARNs in the test account and region, and evaluated on (action, resource ARN):
  * an explicit Deny wins, else any Allow, else the implicit deny. `Action`/`NotAction`, `Resource`/`NotResource`
- * and `*`/`?` wildcards are honoured; `Condition` blocks are not evaluated (a statement with one is applied as
- * if its condition held, and is reported by `conditionsIgnored`). Resource policies, SCPs, permission
- * boundaries and session policies are outside this model.
+ * and `*`/`?` wildcards are honoured. Conditions are evaluated for the request context keys modelled here
+ * (`s3:prefix` of a ListBucket; absent from every other request, as on S3) with the `String(Not)Equals`,
+ * `String(Not)Like` operators and their `IfExists` forms; a condition on any other key is applied as if it held
+ * (reported by `conditionsIgnored`). Resource policies, SCPs, permission boundaries and session policies are
+ * outside this model.
  *
  * Also here: how an AWS request on the wire maps to IAM actions and resources (S3 REST, SQS JSON/query,
  * EventBridge and Secrets Manager JSON).
@@ -37,15 +39,45 @@ export function wildcardMatch(pattern: string, value: string, caseInsensitive = 
   return re.test(value);
 }
 
+/** Request context keys this model knows: a condition on one of them is evaluated, on any other assumed to hold. */
+export const MODELLED_CONTEXT_KEYS = new Set(['s3:prefix']);
+
+/** Whether a statement's `Condition` holds for `context` (keys outside `MODELLED_CONTEXT_KEYS` count as holding). */
+function conditionHolds(condition: unknown, context: Readonly<Record<string, string>>): boolean {
+  if (!condition || typeof condition !== 'object') return true;
+  for (const [operator, block] of Object.entries(condition as Record<string, Record<string, string | string[]>>)) {
+    const ifExists = operator.endsWith('IfExists');
+    const op = operator.replace(/IfExists$/, '');
+    for (const [rawKey, values] of Object.entries(block)) {
+      const key = rawKey.toLowerCase();
+      if (!MODELLED_CONTEXT_KEYS.has(key)) continue;
+      const value = context[key];
+      if (value === undefined) {
+        if (ifExists || op.startsWith('StringNot')) continue;
+        return false;
+      }
+      const patterns = list(values);
+      const hit =
+        op === 'StringEquals' || op === 'StringNotEquals'
+          ? patterns.includes(value)
+          : op === 'StringLike' || op === 'StringNotLike'
+            ? patterns.some((p) => wildcardMatch(p, value))
+            : true;
+      if (op.startsWith('StringNot') ? hit : !hit) return false;
+    }
+  }
+  return true;
+}
+
 function matches(s: Statement, action: string, resource: string): boolean {
   const actionOk = s.Action !== undefined ? list(s.Action).some((a) => wildcardMatch(a, action, true)) : !list(s.NotAction).some((a) => wildcardMatch(a, action, true));
   if (!actionOk) return false;
   return s.Resource !== undefined ? list(s.Resource).some((r) => wildcardMatch(r, resource)) : !list(s.NotResource).some((r) => wildcardMatch(r, resource));
 }
 
-/** Evaluate identity-policy statements for one request. */
-export function evaluate(statements: readonly Statement[], action: string, resource: string): Decision {
-  const applicable = statements.filter((s) => matches(s, action, resource));
+/** Evaluate identity-policy statements for one request (`context`: its condition keys, see `MODELLED_CONTEXT_KEYS`). */
+export function evaluate(statements: readonly Statement[], action: string, resource: string, context: Readonly<Record<string, string>> = {}): Decision {
+  const applicable = statements.filter((s) => matches(s, action, resource) && conditionHolds(s.Condition, context));
   const deny = applicable.find((s) => s.Effect === 'Deny');
   if (deny) return { allowed: false, reason: 'explicit-deny', statement: deny };
   const allow = applicable.find((s) => s.Effect === 'Allow');
@@ -53,8 +85,11 @@ export function evaluate(statements: readonly Statement[], action: string, resou
   return { allowed: false, reason: 'implicit-deny' };
 }
 
-/** Statements with a `Condition` (not evaluated by this model). */
-export const conditionsIgnored = (statements: readonly Statement[]): Statement[] => statements.filter((s) => s.Condition !== undefined);
+/** Statements with a `Condition` on a key this model does not evaluate. */
+export const conditionsIgnored = (statements: readonly Statement[]): Statement[] =>
+  statements.filter(
+    (s) => s.Condition !== undefined && Object.values(s.Condition as Record<string, object>).some((block) => Object.keys(block).some((k) => !MODELLED_CONTEXT_KEYS.has(k.toLowerCase()))),
+  );
 
 /**
  * The identity-policy statements of every role in the template, by role logical id, resolved with `resolve`
@@ -88,6 +123,8 @@ export function rolePolicies(template: CfnTemplate, resolve: (v: unknown) => any
 export interface Authorization {
   readonly action: string;
   readonly resource: string;
+  /** The request's condition keys (`s3:prefix` of a ListBucket with a `prefix`). */
+  readonly context?: Readonly<Record<string, string>>;
 }
 
 /** S3 REST (path-style `/<bucket>/<key>`): the actions and resources a request needs. */
@@ -106,7 +143,8 @@ export function s3Authorizations(method: string, url: URL, headers: Record<strin
       if (q.has('versions')) return [{ action: 's3:ListBucketVersions', resource: bucketArn }];
       if (q.has('uploads')) return [{ action: 's3:ListBucketMultipartUploads', resource: bucketArn }];
       if (q.has('location')) return [{ action: 's3:GetBucketLocation', resource: bucketArn }];
-      return [{ action: 's3:ListBucket', resource: bucketArn }];
+      const prefix = q.get('prefix');
+      return [{ action: 's3:ListBucket', resource: bucketArn, ...(prefix !== null ? { context: { 's3:prefix': prefix } } : {}) }];
     }
     if (method === 'PUT') return [{ action: 's3:CreateBucket', resource: bucketArn }];
     if (method === 'DELETE') return [{ action: 's3:DeleteBucket', resource: bucketArn }];

@@ -66,6 +66,9 @@ describe('artifact: a 5-minute upload with 429 and 500 faults', () => {
     expect(transcriptWords(t)).toEqual(names(words));
     expect(aws().double.requests.filter((r) => r.fault).length).toBeGreaterThanOrEqual(3);
     expect(await dlqDepths(aws())).toEqual(noDeadLetters);
+    // Listing is scoped by s3:prefix, so S3 answered the stages' reads of keys not written yet (status, claims,
+    // chunk results) with 403, not 404: the job still ran, because the store tells a missing key from a denial.
+    expect(aws().gateway.missingAsDenied.length, 'reads of missing keys answered 403').toBeGreaterThan(0);
     await expectClean(aws());
   });
 });
