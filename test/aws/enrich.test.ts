@@ -29,6 +29,9 @@ describe('AWS enrichments: translate fr,de + summary by stack default, German fo
         VOXPIPE_CHAT_BASE_URL: chat.url,
         VOXPIPE_CHAT_MODEL: 'voxtral-small-latest',
         VOXPIPE_CHAT_CONTEXT_TOKENS: '2000',
+        // The harness's 3 s per call is for the provider double's fault plans; a chat call on a loaded machine can
+        // take longer, and a spurious timeout would fail a language (one attempt) or translate a segment twice.
+        VOXPIPE_ATTEMPT_TIMEOUT_SECONDS: '60',
         VOXPIPE_PROFILES: JSON.stringify({ profiles: { subs: { translate: ['fr'], formats: ['json', 'srt'] } } }),
       },
     });
