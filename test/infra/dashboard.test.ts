@@ -100,6 +100,13 @@ describe('Dashboard in the stack', () => {
     expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
   });
 
+  it('is nag-clean without an env too (account and region unresolved, as in a plain `new App()`)', () => {
+    const bare = new App({ outdir: join(outdir, 'bare'), context: { 'aws:cdk:bundling-stacks': [] } });
+    new VoxpipeStack(bare, 'Voxpipe', { dashboard: true });
+    const report = new AwsSolutionsChecks(bare).validateScope(bare);
+    expect(report.violations.map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+  });
+
   it('deploys index.html, app.js (esbuild bundle of web/) and app.css to the bucket and invalidates them', () => {
     template.hasResourceProperties('Custom::CDKBucketDeployment', { DistributionPaths: ['/index.html', '/app.js', '/app.css'] });
     const dir = bundleWebAssets();
