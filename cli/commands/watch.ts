@@ -202,6 +202,17 @@ function createDropWatcher(opts: {
     return pipeline;
   };
   const area = createFsDropArea(dir, out, base.workDir);
+  // A drop that waits is admitted again on later scans: hash it once per (path, size, mtime).
+  const hashes = new Map<string, string>();
+  const contentIdOf = async (file: string, size: number, mtimeMs: number) => {
+    const key = `${file}\n${size}\n${mtimeMs}`;
+    const known = hashes.get(key);
+    if (known) return known;
+    const digest = await sha256File(file);
+    if (hashes.size > 10_000) hashes.clear();
+    hashes.set(key, digest);
+    return digest;
+  };
   // Drop claims live in the work dir's job store, beside the jobs they name.
   const claims = createFsStore(join(base.workDir, 'store'));
 
@@ -227,7 +238,7 @@ function createDropWatcher(opts: {
         // A claim from another watcher process: that process ran its job in-process and is gone.
         { store: claims, area, logger, now: Date.now(), abandoned: (claim) => claim.owner !== WATCHER_ID },
       );
-    const { mtimeMs } = await lstat(file);
+    const { mtimeMs, size } = await lstat(file);
     const profile = profiles.profiles[drop.profile];
     let resolved: ResolvedJob;
     let pipeline: ReturnType<typeof createLocalPipeline>;
@@ -242,7 +253,7 @@ function createDropWatcher(opts: {
       return { path, status: 'failed', detail: `failed/${drop.profile}/${drop.path}: ${rejected}` };
     }
     const force = opts.force || resolved.force;
-    const admitted = await admit({ options: resolved.options, force, retentionDays: resolved.retentionDays }, await sha256File(file));
+    const admitted = await admit({ options: resolved.options, force, retentionDays: resolved.retentionDays }, await contentIdOf(file, size, mtimeMs));
     if (admitted.outcome === 'rejected') return { path, status: 'failed', detail: `failed/${drop.profile}/${drop.path}: ${admitted.reason}` };
     if (admitted.outcome === 'duplicate') return { path, status: 'duplicate', detail: `duplicate of ${admitted.duplicateOf}` };
     if (admitted.outcome === 'wait') return { path, status: 'waiting', detail: `waits for ${admitted.waitingFor} (same content, its job is still running)` };

@@ -4,11 +4,12 @@ import type { JobStatus } from '../../shared/core/types.js';
 import type { BlobStore, Notifier } from '../../shared/ports.js';
 import { finishIfComplete } from '../../shared/stages/fan-in.js';
 import { flushOutbox, isTerminal, type StoredStatus } from '../../shared/stages/outbox.js';
+import { sourceClaimKey } from '../../shared/stages/admit-drop.js';
 import { SPLIT_OWNER } from '../../shared/stages/split.js';
 import { readJsonIfExists } from '../../shared/stages/store-json.js';
 
-/** `jobs/<jobId>/source.claim`: written once, conditionally, by the first splitter to see an upload. */
-export const sourceClaimKey = (jobId: string) => `${jobKeys(jobId).root}source.claim`;
+/** `jobs/<jobId>/source.claim`: written once, conditionally, by the first splitter to see an upload (one key for uploads and drops). */
+export { sourceClaimKey };
 
 /** What the splitter should do with an upload notification. */
 export type ClaimDecision = 'split' | 'duplicate' | 'in-progress' | 'take-over';
