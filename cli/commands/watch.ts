@@ -57,7 +57,9 @@ Layout:
   DIR/processed/<profile>/<path>/<file>     after completion, with <file>.reason.json beside it
   DIR/failed/<profile>/<path>/<file>        after failure, with <file>.reason.json (status, reason, job id)
 The same content dropped twice with the same options runs once (the second is a "duplicate"), unless --force
-or "force": true in its sidecar. Exit code with --once: 0 when nothing failed, 1 otherwise, 2 for bad configuration.`,
+or "force": true in its sidecar; a copy of content whose job is still running waits in the inbox until it ends,
+and a copy of content whose job failed runs again. Exit code with --once: 0 when nothing failed, 1 otherwise,
+2 for bad configuration; Ctrl-C: a summary, exit 130 (interrupted drops resume on the next start).`,
     )
     .action(watchCommand);
 }

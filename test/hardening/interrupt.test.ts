@@ -131,4 +131,17 @@ describe.runIf(librivoxAvailable())('SIGINT: a summary, exit 130, no orphaned ff
     // the interrupted drop stays in the inbox, to resume on the next start
     expect(existsSync(join(root, 'drop', 'meetings', 'long talk.wav'))).toBe(true);
   }, 180_000);
+
+  it('voxpipe watch (watching)', async () => {
+    const root = join(dir, 'watching');
+    await mkdir(join(root, 'drop', 'meetings'), { recursive: true });
+    await writeFile(join(root, 'profiles.yaml'), 'version: 1\nprofiles:\n  meetings:\n    formats: [json]\n');
+    await copyFile(speech, join(root, 'drop', 'meetings', 'long talk.wav'));
+    const args = ['watch', join(root, 'drop'), '--profiles', join(root, 'profiles.yaml'), '--out', join(root, 'out'), '--work-dir', join(root, 'work')];
+    const r = await interruptRun([...args, '--stable-ms', '100', '--interval-ms', '100']);
+    expect(r.survivors, `orphaned: ${JSON.stringify(r.survivors)}`).toEqual([]);
+    expect(r.exit, r.stdout + r.stderr).toEqual({ code: 130, signal: null });
+    expect(r.stdout).toMatch(/1 file: 0 completed, 0 duplicates, 0 failed, 1 interrupted/);
+    expect(existsSync(join(root, 'drop', 'meetings', 'long talk.wav'))).toBe(true);
+  }, 180_000);
 });
