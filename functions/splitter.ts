@@ -95,18 +95,19 @@ let ffmpegLogged = false;
 /** A record that failed for infrastructure (a tool fault, a full disk): counted for the alarm, then retried by the queue. */
 async function splitRecord(record: SQSRecord): Promise<void> {
   try {
-    for (const upload of uploadsOf(jsonBody(record))) await splitUpload(upload, record.messageId);
+    const receives = Number(record.attributes.ApproximateReceiveCount || '1');
+    for (const upload of uploadsOf(jsonBody(record))) await splitUpload(upload, record.messageId, receives);
   } catch (err) {
     if (err instanceof InfrastructureError) metrics.addMetric('InfrastructureErrors', 'Count', 1);
     throw err;
   }
 }
 
-async function splitUpload(upload: Upload, messageId: string): Promise<void> {
+async function splitUpload(upload: Upload, messageId: string, receives = 1): Promise<void> {
   const source = `s3://${upload.bucket}/${upload.key}`;
   if (upload.bucket !== env.VOXPIPE_BUCKET) throw new PermanentError(`${source}: notification from a bucket this splitter does not serve`);
   const drop = dropFolder && !upload.jobId ? parseDropKey(upload.key) : undefined;
-  if (drop && dropFolder) return splitDrop(upload, drop, dropFolder, messageId);
+  if (drop && dropFolder) return splitDrop(upload, drop, dropFolder, messageId, receives);
   const jobId = uploadJobId(upload);
   const log = logger.createChild({ persistentKeys: { jobId, source } });
   const decision = await claimSource(store, jobId, source, { now: Date.now(), splitTimeoutMs: env.VOXPIPE_SPLIT_TIMEOUT_SECONDS * 1000, owner: messageId });
@@ -125,7 +126,7 @@ async function splitUpload(upload: Upload, messageId: string): Promise<void> {
  * An upload under `inbox/<profile>/…`: the profile and the object's metadata decide the options, the content
  * decides the job (a duplicate drop is moved to `processed/` at once), and a job that fails here ends in `failed/`.
  */
-async function splitDrop(upload: Upload, drop: DropRef, folder: { profiles: ProfilesConfig; area: DropArea }, messageId: string): Promise<void> {
+async function splitDrop(upload: Upload, drop: DropRef, folder: { profiles: ProfilesConfig; area: DropArea }, messageId: string, receives: number): Promise<void> {
   const source = `s3://${upload.bucket}/${upload.key}`;
   const log = logger.createChild({ persistentKeys: { source, profile: drop.profile } });
   const admitted = await admitS3Drop(upload, drop, {
@@ -140,8 +141,9 @@ async function splitDrop(upload: Upload, drop: DropRef, folder: { profiles: Prof
     now: Date.now(),
     splitTimeoutMs: env.VOXPIPE_SPLIT_TIMEOUT_SECONDS * 1000,
     owner: messageId,
-    // 30 × the retry base (5 min by default; the split queue redelivers 4 times before its DLQ).
-    waitRetryMs: env.VOXPIPE_RETRY_BASE_SECONDS * 30_000,
+    // 30 × the retry base (5 min by default), ×4 per receive (5, 20, 80, 320 min: the split queue redelivers 4
+    // times before its DLQ, so a copy waits about 7 h for a long job), capped at SQS's 12 h.
+    waitRetryMs: Math.min(12 * 3600_000, env.VOXPIPE_RETRY_BASE_SECONDS * 30_000 * 4 ** (receives - 1)),
   });
   if (!admitted) return;
   if (admitted.outcome.outcome === 'in-progress') {
