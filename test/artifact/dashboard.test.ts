@@ -189,7 +189,7 @@ describe('artifact: the dashboard behind CloudFront and the HTTP API', () => {
     await row.waitFor({ timeout: 60_000 });
     await expect.poll(() => row.getAttribute('data-state'), { timeout: 180_000, interval: 1000 }).toBe('completed');
     expect(await page.locator('tr[data-job]').count()).toBe(1); // globex's job is not in acme's list
-    expect(await page.evaluate(() => (globalThis as any).document.body.dataset.tenant)).toBe('acme');
+    await expect.poll(() => page.evaluate(() => (globalThis as any).document.body.dataset.tenant)).toBe('acme'); // set when the session loads
     // Sign out: back to the form, and the session is over (the cookie is gone and revoked).
     const [signedIn] = await browser.context.cookies();
     await page.click('form.signout button');
