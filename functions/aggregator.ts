@@ -5,7 +5,7 @@
  * redelivery after a crash sends the event the crash held back (`lib/aggregate-record.ts`).
  */
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import { JobReadyMessage } from '../shared/core/messages.js';
 import { createS3DropArea } from '../shared/adapters/s3-drop-area.js';
 import { finalizeDropJob } from '../shared/stages/drop-job.js';
 import { aggregateRecord } from './lib/aggregate-record.js';
@@ -24,9 +24,6 @@ const retry = { sqs: sqsClient(), baseSeconds: env.VOXPIPE_RETRY_BASE_SECONDS };
 /** Jobs that ask for enrichments end at the enricher: their `job.completed` becomes its hand-off. */
 const enrich = enrichHandoff({ store, notifier, sqs: retry.sqs, queueUrl: parseEnv(EnrichHandoffEnv).VOXPIPE_ENRICH_QUEUE_URL, logger: portLogger(logger) });
 
-/** The hand-off message: which job is ready. */
-export const AggregateMessage = z.object({ jobId: z.string().min(1) });
-
 export const handler = async (event: SQSEvent) => {
   try {
     return await processSqsBatch(event, handleRecord, logger, retry);
@@ -36,7 +33,7 @@ export const handler = async (event: SQSEvent) => {
 };
 
 async function handleRecord(record: SQSRecord): Promise<void> {
-  const { jobId } = AggregateMessage.parse(jsonBody(record));
+  const { jobId } = JobReadyMessage.parse(jsonBody(record));
   const log = portLogger(logger.createChild({ persistentKeys: { jobId } }));
   const transcript = await aggregateRecord(jobId, {
     store,

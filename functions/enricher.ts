@@ -7,7 +7,7 @@
  * publishes the results and moves the source. A failed part never fails the job: the transcript stands.
  */
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import { EnrichMessage } from '../shared/core/messages.js';
 import { createS3DropArea } from '../shared/adapters/s3-drop-area.js';
 import { errorMessage } from '../shared/core/errors.js';
 import { RESULT_FORMATS } from '../shared/core/formats.js';
@@ -47,8 +47,6 @@ const policy = createCallPolicy({
 });
 const retry = { sqs, baseSeconds: env.VOXPIPE_RETRY_BASE_SECONDS };
 
-/** The hand-off message: which job's enrichments to run. */
-export const EnrichMessage = z.object({ jobId: z.string().min(1) });
 
 export const handler = async (event: SQSEvent) => {
   try {

@@ -6,8 +6,8 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
 import { errorMessage, TransientError } from '../shared/core/errors.js';
+import { ChunkTaskMessage } from '../shared/core/messages.js';
 import type { ChunkTask } from '../shared/core/types.js';
 import type { Transcriber } from '../shared/ports.js';
 import { createCallPolicy } from '../shared/providers/call-policy.js';
@@ -38,20 +38,6 @@ const policy = createCallPolicy({
 });
 let transcriber: Promise<Transcriber> | undefined;
 const retry = { sqs, baseSeconds: env.VOXPIPE_RETRY_BASE_SECONDS };
-
-/** Chunk task message, as the splitter sends it. */
-const ChunkTaskMessage = z.object({
-  jobId: z.string().min(1),
-  index: z.number().int().min(0),
-  start: z.number(),
-  end: z.number(),
-  audioKey: z.string().min(1),
-  language: z.string().optional(),
-  words: z.boolean(),
-  diarize: z.boolean(),
-  vocabulary: z.array(z.string()).optional(),
-  speech: z.array(z.object({ start: z.number(), end: z.number() })).optional(),
-});
 
 /** Message attribute counting rate-limit deferrals of a chunk (re-sent copies start a fresh receive count). */
 const DEFERRALS = 'voxpipe-deferrals';

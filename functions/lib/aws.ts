@@ -7,6 +7,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createEventBridgeNotifier } from '../../shared/adapters/eventbridge-notifier.js';
 import { createS3Store } from '../../shared/adapters/s3-store.js';
 import { createSqsQueue } from '../../shared/adapters/sqs-queue.js';
+import type { JobReadyMessage } from '../../shared/core/messages.js';
 import type { BlobStore, Logger as PortLogger, Notifier, WorkQueue } from '../../shared/ports.js';
 import { createWebhookQueueNotifier, fanOutNotifier, sqsWebhookQueue } from './webhook-queue.js';
 
@@ -50,7 +51,7 @@ export const eventBridgeNotifier = jobNotifier;
 
 /** The fan-in hand-off: one `{ jobId }` message on the aggregate queue. */
 export function aggregateHandoff(client: SQSClient, queueUrl: string): (jobId: string) => Promise<void> {
-  const queue: WorkQueue<{ jobId: string }> = createSqsQueue({ client, queueUrl });
+  const queue: WorkQueue<JobReadyMessage> = createSqsQueue({ client, queueUrl });
   return (jobId) => queue.send([{ jobId }]);
 }
 

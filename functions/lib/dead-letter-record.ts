@@ -3,14 +3,14 @@
  * them from the environment; crash tests wrap them). See `functions/dlq-consumer.ts`.
  */
 import type { SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
 import { jobKeys } from '../../shared/core/keys.js';
+import { ChunkTaskMessage, JobReadyMessage } from '../../shared/core/messages.js';
 import type { BlobStore, Logger, Notifier } from '../../shared/ports.js';
 import { recordDeadChunk } from '../../shared/stages/dead-letter.js';
 import { failJob } from '../../shared/stages/fail.js';
 import { flushOutbox, isTerminal, type StoredStatus } from '../../shared/stages/outbox.js';
 import { readJsonIfExists } from '../../shared/stages/store-json.js';
-import { uploadJobId, uploadsOf } from './s3-event.js';
+import { type Upload, uploadJobId, uploadsOf } from './s3-event.js';
 import { jsonBody } from './sqs-batch.js';
 
 export interface DeadLetterDeps {
@@ -25,20 +25,26 @@ export interface DeadLetterDeps {
   readonly model: string;
 }
 
-const ChunkTaskMessage = z.object({
-  jobId: z.string().min(1),
-  index: z.number().int().min(0),
-  start: z.number(),
-  end: z.number(),
-  audioKey: z.string(),
-  language: z.string().optional(),
-  words: z.boolean(),
-  diarize: z.boolean(),
-});
-const AggregateMessage = z.object({ jobId: z.string().min(1) }).strict();
-
 /** The kind of message handled, for logs and metrics. */
 export type DeadLetterKind = 'chunk' | 'aggregate' | 'split';
+
+/** A dead letter, recognised by the schema of the queue it died on (shared/core/messages.ts). */
+export type DeadLetter =
+  | { readonly kind: 'chunk'; readonly task: ChunkTaskMessage }
+  | { readonly kind: 'aggregate'; readonly jobId: string }
+  | { readonly kind: 'split'; readonly uploads: readonly Upload[] };
+
+/**
+ * Which queue's message `body` is: a chunk task (work DLQ), a job-ready hand-off (aggregate DLQ, parsed
+ * strictly: a chunk task has a `jobId` too), else an S3 notification (split DLQ); anything else throws.
+ */
+export function classifyDeadLetter(body: unknown): DeadLetter {
+  const chunk = ChunkTaskMessage.safeParse(body);
+  if (chunk.success) return { kind: 'chunk', task: chunk.data };
+  const ready = JobReadyMessage.strict().safeParse(body);
+  if (ready.success) return { kind: 'aggregate', jobId: ready.data.jobId };
+  return { kind: 'split', uploads: uploadsOf(body) };
+}
 
 /**
  * - split DLQ (an S3 notification): the upload could not be split → `failJob`;
@@ -48,23 +54,21 @@ export type DeadLetterKind = 'chunk' | 'aggregate' | 'split';
  * A finished job is left alone, unless its end was interrupted (an outbox in its status): that is finished.
  */
 export async function deadLetterRecord(record: SQSRecord, deps: DeadLetterDeps): Promise<DeadLetterKind> {
-  const body = jsonBody(record);
   const receives = record.attributes.ApproximateReceiveCount;
-  const chunk = ChunkTaskMessage.safeParse(body);
-  if (chunk.success) {
-    const task = chunk.data;
+  // Anything else must be an S3 notification; a parse error there keeps the message in the DLQ, where the alarm shows it.
+  const letter = classifyDeadLetter(jsonBody(record));
+  if (letter.kind === 'chunk') {
+    const { task } = letter;
     deps.logger.error('chunk dead-lettered', { jobId: task.jobId, chunk: task.index });
     await recordDeadChunk(task, 'the transcriber failed on every delivery (see its logs for the errors); re-upload the file to retry', deps);
     return 'chunk';
   }
-  const aggregate = AggregateMessage.safeParse(body);
-  if (aggregate.success) {
-    const { jobId } = aggregate.data;
+  if (letter.kind === 'aggregate') {
+    const { jobId } = letter;
     await failIfRunning(jobId, `job ${jobId}: aggregation failed repeatedly (see the aggregator logs); re-upload the file to retry`, deps);
     return 'aggregate';
   }
-  // Anything else must be an S3 notification; a parse error here keeps the message in the DLQ, where the alarm shows it.
-  for (const upload of uploadsOf(body)) {
+  for (const upload of letter.uploads) {
     const source = `s3://${upload.bucket}/${upload.key}`;
     const jobId = uploadJobId(upload);
     await failIfRunning(jobId, `${source}: the splitter could not finish this upload in ${receives ?? 'several'} attempts (a fault or time-out on voxpipe's side, not a verdict on the file: a file ffmpeg cannot read fails at once with its own reason); see the splitter logs and alarms, then upload it again`, deps, source);

@@ -7,16 +7,15 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createSqsQueue } from '../../shared/adapters/sqs-queue.js';
 import { jobKeys } from '../../shared/core/keys.js';
+import type { EnrichMessage } from '../../shared/core/messages.js';
 import type { JobManifest } from '../../shared/core/types.js';
 import type { Logger, Notifier } from '../../shared/ports.js';
 import type { BlobStore } from '../../shared/ports.js';
 import { wantsEnrichment } from '../../shared/stages/enrich.js';
 import { readJson } from '../../shared/stages/store-json.js';
 
-/** The enrich queue's message. */
-export interface EnrichMessage {
-  readonly jobId: string;
-}
+/** The enrich queue's message (shared/core/messages.ts). */
+export type { EnrichMessage } from '../../shared/core/messages.js';
 
 /** Written by the enricher once the job's final event went out: its presence makes a redelivery a duplicate. */
 export const enrichmentRecordKey = (jobId: string): string => `${jobKeys(jobId).root}enrichment.json`;
