@@ -19,9 +19,10 @@ import { planOptionsFor } from '../shared/core/plan-options.js';
 import type { Pause } from '../shared/core/types.js';
 import { scratchDir } from '../test/fixtures/audio.js';
 import { librivoxAvailable, librivoxSpeech, type NoiseKind, noisySpeech } from '../test/fixtures/noisy-speech.js';
+import { toolPathsOf } from '../shared/config.js';
 
 if (!librivoxAvailable()) throw new Error('needs pocketsphinx-testdata (apt-get install pocketsphinx-testdata)');
-const energy = createFfmpegAudioTools({});
+const energy = createFfmpegAudioTools(toolPathsOf(process.env));
 const silero = withSileroPauses(energy);
 const workDir = await scratchDir('noise-bench');
 const PLAN = { targetSeconds: 8, maxSeconds: 10, overlapSeconds: 1, minPauseSeconds: 0.3 };

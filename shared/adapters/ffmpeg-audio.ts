@@ -47,10 +47,11 @@ interface Tools {
 }
 
 /**
- * Build the ffmpeg audio tools. Binaries: explicit option → `VOXPIPE_FFMPEG` / `VOXPIPE_FFPROBE`
- * → `PATH` → `@ffmpeg-installer/ffmpeg` / `@ffprobe-installer/ffprobe`; resolved on first use.
+ * Build the ffmpeg audio tools. Binaries (see `ffmpeg-binaries.ts`): explicit paths (`VOXPIPE_FFMPEG` /
+ * `VOXPIPE_FFPROBE`) → the search path → `@ffmpeg-installer/ffmpeg` / `@ffprobe-installer/ffprobe`; resolved on
+ * first use. The runtime passes them from its configuration (`toolPathsOf` in `shared/config.ts`).
  */
-export function createFfmpegAudioTools(opts: FfmpegBinaryOptions = {}): FfmpegAudioTools {
+export function createFfmpegAudioTools(opts: FfmpegBinaryOptions): FfmpegAudioTools {
   let tools: Promise<Tools> | undefined;
   const bins = (): Promise<Tools> => {
     tools ??= resolveFfmpegBinaries(opts)

@@ -1,7 +1,9 @@
 /**
  * Where the ffmpeg and ffprobe executables are. Looked up once per process, in this order:
- * explicit path → `VOXPIPE_FFMPEG` / `VOXPIPE_FFPROBE` → `ffmpeg` / `ffprobe` on `PATH`
+ * explicit path (`VOXPIPE_FFMPEG` / `VOXPIPE_FFPROBE`) → `ffmpeg` / `ffprobe` in the search path (`PATH`)
  * → the `@ffmpeg-installer/ffmpeg` / `@ffprobe-installer/ffprobe` npm packages (the Lambda bundle's copy).
+ * Reads no environment: the runtime passes what its configuration says (`shared/config.ts` `toolPathsOf`,
+ * `functions/lib/env.ts`).
  */
 import { accessSync, chmodSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -13,10 +15,14 @@ export interface FfmpegBinaries {
   readonly ffprobe: string;
 }
 
-/** Explicit paths; each one not given is looked up. */
+/** Explicit paths (each one not given is looked up) and where to look. */
 export interface FfmpegBinaryOptions {
+  /** `VOXPIPE_FFMPEG`. */
   readonly ffmpegPath?: string;
+  /** `VOXPIPE_FFPROBE`. */
   readonly ffprobePath?: string;
+  /** Directories searched, in `PATH` format (the runtime's `PATH`). Unset: none, only the bundled packages. */
+  readonly searchPath?: string;
 }
 
 const INSTALL_HINT = 'install it (Debian/Ubuntu: `apt-get install -y ffmpeg`, macOS: `brew install ffmpeg`) or set VOXPIPE_FFMPEG / VOXPIPE_FFPROBE';
@@ -24,17 +30,17 @@ const INSTALL_HINT = 'install it (Debian/Ubuntu: `apt-get install -y ffmpeg`, ma
 /**
  * Resolve both executables. Throws `PermanentError` with the install command when one cannot be found.
  */
-export async function resolveFfmpegBinaries(opts: FfmpegBinaryOptions = {}): Promise<FfmpegBinaries> {
+export async function resolveFfmpegBinaries(opts: FfmpegBinaryOptions): Promise<FfmpegBinaries> {
   const [ffmpeg, ffprobe] = await Promise.all([
-    resolveOne('ffmpeg', opts.ffmpegPath, process.env.VOXPIPE_FFMPEG, '@ffmpeg-installer/ffmpeg'),
-    resolveOne('ffprobe', opts.ffprobePath, process.env.VOXPIPE_FFPROBE, '@ffprobe-installer/ffprobe'),
+    resolveOne('ffmpeg', opts.ffmpegPath, opts.searchPath, '@ffmpeg-installer/ffmpeg'),
+    resolveOne('ffprobe', opts.ffprobePath, opts.searchPath, '@ffprobe-installer/ffprobe'),
   ]);
   return { ffmpeg, ffprobe };
 }
 
-/** Find one executable on `PATH`, or `undefined`. */
-export function findOnPath(name: string, pathEnv = process.env.PATH ?? ''): string | undefined {
-  for (const dir of pathEnv.split(delimiter)) {
+/** Find one executable in `searchPath` (`PATH` format), or `undefined`. */
+export function findOnPath(name: string, searchPath: string | undefined): string | undefined {
+  for (const dir of (searchPath ?? '').split(delimiter)) {
     if (dir === '') continue;
     const candidate = join(dir, name);
     if (isExecutableFile(candidate)) return candidate;
@@ -45,17 +51,17 @@ export function findOnPath(name: string, pathEnv = process.env.PATH ?? ''): stri
 async function resolveOne(
   name: 'ffmpeg' | 'ffprobe',
   explicit: string | undefined,
-  fromEnv: string | undefined,
+  searchPath: string | undefined,
   npmPackage: string,
 ): Promise<string> {
-  const chosen = explicit ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined);
+  const chosen = explicit !== undefined && explicit !== '' ? explicit : undefined;
   if (chosen !== undefined) {
     if (!isExecutableFile(chosen)) {
       throw new PermanentError(`${name} not found or not executable at ${chosen}; ${INSTALL_HINT}`);
     }
     return chosen;
   }
-  const onPath = findOnPath(name);
+  const onPath = findOnPath(name, searchPath);
   if (onPath !== undefined) return onPath;
   const bundled = await fromNpmPackage(npmPackage);
   if (bundled !== undefined) return bundled;

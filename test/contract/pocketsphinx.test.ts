@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { createFfmpegAudioTools } from '../../shared/adapters/ffmpeg-audio.js';
+import { SPHINX_TOOLS, TOOLS } from '../fixtures/tools.js';
 import { PermanentError } from '../../shared/core/errors.js';
 import { createPocketsphinxTranscriber, parseWordLine } from '../../shared/providers/pocketsphinx.js';
 import { scratchDir } from '../fixtures/audio.js';
@@ -9,7 +10,7 @@ const LIBRIVOX = '/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibili
 
 /** The librivox sample as the pipeline would send it: analyze → one 16 kHz mono FLAC chunk. */
 async function librivoxChunk(): Promise<{ audio: Uint8Array; durationSeconds: number }> {
-  const tools = createFfmpegAudioTools();
+  const tools = createFfmpegAudioTools(TOOLS);
   const workDir = await scratchDir('sphinx');
   try {
     const { workPath, durationSeconds } = await tools.analyze(LIBRIVOX, { workDir, noiseDb: -35, minSilenceSeconds: 0.3 });
@@ -23,7 +24,7 @@ describe('Transcriber contract: offline (pocketsphinx)', () => {
   it('transcribes real speech with word timestamps', async () => {
     // GIVEN a 7 s librivox recording ("…and then at leisure to consider how much there might be greatly in his power…")
     const { audio, durationSeconds } = await librivoxChunk();
-    const transcriber = createPocketsphinxTranscriber();
+    const transcriber = createPocketsphinxTranscriber(SPHINX_TOOLS);
     // WHEN
     const result = await transcriber.transcribe({ audio, durationSeconds, label: 'test chunk 0' }, new AbortController().signal);
     // THEN
@@ -45,14 +46,20 @@ describe('Transcriber contract: offline (pocketsphinx)', () => {
   });
 
   it('fails with the install command when the binary is missing', async () => {
-    const transcriber = createPocketsphinxTranscriber({ binary: '/nonexistent/pocketsphinx_continuous' });
+    const transcriber = createPocketsphinxTranscriber({ ...SPHINX_TOOLS, binary: '/nonexistent/pocketsphinx_continuous' });
     const req = { audio: new Uint8Array(10), durationSeconds: 1, label: 'chunk 0' };
     await expect(transcriber.transcribe(req, new AbortController().signal)).rejects.toThrow(PermanentError);
     await expect(transcriber.transcribe(req, new AbortController().signal)).rejects.toThrow(/apt-get install -y pocketsphinx pocketsphinx-en-us/);
   });
 
+  it('looks for the binary only where the runtime says (VOXPIPE_POCKETSPHINX, PATH): it reads no environment', async () => {
+    const transcriber = createPocketsphinxTranscriber({ ...SPHINX_TOOLS, binary: undefined, searchPath: '/nonexistent' });
+    const req = { audio: new Uint8Array(10), durationSeconds: 1, label: 'chunk 0' };
+    await expect(transcriber.transcribe(req, new AbortController().signal)).rejects.toThrow(/pocketsphinx_continuous not found on PATH.*VOXPIPE_POCKETSPHINX/);
+  });
+
   it('fails with the install command when the model is missing', async () => {
-    const transcriber = createPocketsphinxTranscriber({ modelDir: '/nonexistent/model' });
+    const transcriber = createPocketsphinxTranscriber({ ...SPHINX_TOOLS, modelDir: '/nonexistent/model' });
     const req = { audio: new Uint8Array(10), durationSeconds: 1, label: 'chunk 0' };
     await expect(transcriber.transcribe(req, new AbortController().signal)).rejects.toThrow(/model missing.*apt-get install -y pocketsphinx pocketsphinx-en-us/);
   });
@@ -60,7 +67,7 @@ describe('Transcriber contract: offline (pocketsphinx)', () => {
   it('stops when the signal aborts', async () => {
     const { audio, durationSeconds } = await librivoxChunk();
     const controller = new AbortController();
-    const pending = createPocketsphinxTranscriber().transcribe({ audio, durationSeconds, label: 'chunk 0' }, controller.signal);
+    const pending = createPocketsphinxTranscriber(SPHINX_TOOLS).transcribe({ audio, durationSeconds, label: 'chunk 0' }, controller.signal);
     setTimeout(() => controller.abort(new Error('job cancelled')), 150);
     // Ignoring the signal would let the decode finish and resolve; the abort's reason proves it stopped (no timing asserted).
     await expect(pending).rejects.toThrow('job cancelled');

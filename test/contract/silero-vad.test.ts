@@ -10,13 +10,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createFfmpegAudioTools } from '../../shared/adapters/ffmpeg-audio.js';
+import { TOOLS } from '../fixtures/tools.js';
 import { type PauseFinderChoice, sileroModelPath, withPauseFinder } from '../../shared/adapters/silero-vad.js';
 import { LAMBDA_NODE } from '../artifact/lambda-runtime.js';
 import { scratchDir, toneSpeechFixture } from '../fixtures/audio.js';
 import { librivoxAvailable, noisySpeech } from '../fixtures/noisy-speech.js';
 
 const run = promisify(execFile);
-const energy = createFfmpegAudioTools({});
+const energy = createFfmpegAudioTools(TOOLS);
 
 function gapsFound(pauses: readonly { start: number; end: number }[], gaps: readonly { start: number; end: number }[]): number {
   return gaps.filter((g) => pauses.some((p) => p.start < g.end - 0.1 && p.end > g.start + 0.1)).length;
