@@ -311,10 +311,17 @@ export function withSileroPauses<T extends AudioTools>(
                 options.onProgress?.(frontier, workPath);
                 return;
               }
+              // Undecided: score only what the choice needs (progress can be sparse: a first report may come minutes in).
+              if (chosen.detector === undefined) {
+                await feed(workPath, Math.min(frontier.seconds, DECIDE_SECONDS));
+                if (vad.seconds >= DECIDE_SECONDS - FRAME_SECONDS) chosen.detector = decide(frontier);
+                if (chosen.detector !== 'silero') {
+                  if (chosen.detector === 'energy') options.onProgress?.(frontier, workPath);
+                  return;
+                }
+              }
               await feed(workPath, frontier.seconds);
-              if (chosen.detector === undefined && vad.seconds >= DECIDE_SECONDS) chosen.detector = decide(frontier);
-              if (chosen.detector === 'energy') options.onProgress?.(frontier, workPath);
-              if (chosen.detector === 'silero') options.onProgress?.(vad.frontier(), workPath);
+              options.onProgress?.(vad.frontier(), workPath);
             })
             .catch((err) => {
               failure ??= err;
@@ -325,10 +332,11 @@ export function withSileroPauses<T extends AudioTools>(
       if (failure) throw failure;
       if (seenWorkPath !== undefined && seenWorkPath !== result.workPath) throw new Error('internal error: working copy moved during analysis');
       if (chosen.detector === 'energy') return result;
-      await feed(result.workPath, result.durationSeconds);
       if (chosen.detector === undefined) {
+        await feed(result.workPath, Math.min(result.durationSeconds, DECIDE_SECONDS));
         if (decide({ seconds: result.durationSeconds, pauses: result.pauses }) === 'energy') return result;
       }
+      await feed(result.workPath, result.durationSeconds);
       const pauses = vad.close(result.durationSeconds);
       // A truncated upload: the inner analysis declares the missing tail a pause; keep it.
       const tail = result.pauses.filter((p) => p.start >= result.durationSeconds - 1e-6);
