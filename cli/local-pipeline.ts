@@ -1,33 +1,27 @@
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+/**
+ * The orchestration of a local job: the job id (fingerprint, verified against the content hash), the split, the
+ * wait for the job's end, the enrichments (whose `job.completed` webhook waits for them, as the AWS enricher's
+ * does) and the copy of the results. The adapters it runs on are built in cli/local-wiring.ts.
+ */
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import pLimit from 'p-limit';
-import { createFfmpegAudioTools, encodeChatMp3 } from '../shared/adapters/ffmpeg-audio.js';
-import { type FfmpegBinaryOptions, resolveFfmpegBinaries } from '../shared/adapters/ffmpeg-binaries.js';
-import { createFsStore } from '../shared/adapters/fs-store.js';
-import { createMemoryQueue } from '../shared/adapters/memory-queue.js';
-import { createWebhookDelivery, type DeliveryOutcome, storeDeadLetters, type WebhookDeliveryOptions } from '../shared/adapters/webhook-delivery.js';
-import { createWebhookNotifier, snippetOf, type WebhookNotifier } from '../shared/adapters/webhook-notifier.js';
-import type { VoxpipeConfig } from '../shared/config.js';
+import type { DeliveryOutcome } from '../shared/adapters/webhook-delivery.js';
+import type { WebhookNotifier } from '../shared/adapters/webhook-notifier.js';
 import { errorMessage, NotFoundError } from '../shared/core/errors.js';
 import { jobKeys, type ResultExt } from '../shared/core/keys.js';
-import type { ChunkTask, JobOptions, Transcript } from '../shared/core/types.js';
-import { truncateSchedule } from '../shared/core/webhook-policy.js';
-import type { AudioTools, BlobStore, EnrichmentOutcome, JobEvent, Logger, Notifier, Transcriber } from '../shared/ports.js';
-import { createCallPolicy, systemClock } from '../shared/providers/call-policy.js';
-import { createTranscriber } from '../shared/providers/index.js';
-import type { ChatModel } from '../shared/ports.js';
-import { createChatModel } from '../shared/providers/chat-models.js';
 import { CHAT_PROVIDERS, hasChat } from '../shared/core/provider-catalog.js';
+import type { JobOptions, Transcript } from '../shared/core/types.js';
+import type { BlobStore, EnrichmentOutcome, JobEvent, Logger, Notifier } from '../shared/ports.js';
 import { type EnrichOptions, enrichJob, enrichmentFiles, wantsEnrichment } from '../shared/stages/enrich.js';
-import { aggregateJob } from '../shared/stages/aggregate.js';
 import { enrichmentOutcome, failedOutcome } from '../shared/stages/enrichment-outcome.js';
-import { recordDeadChunk } from '../shared/stages/dead-letter.js';
 import { splitJob } from '../shared/stages/split.js';
 import { readJson } from '../shared/stages/store-json.js';
-import { transcribeChunk } from '../shared/stages/transcribe.js';
 import { contentJobId, fingerprintIsWholeFile, localJobId, sha256File } from './job-id.js';
+import { buildLocalAdapters, createChunkQueue, encodeForChat, type LocalPipelineDeps } from './local-wiring.js';
+
+export { LOCAL_WEBHOOK_SCHEDULE_MS, type LocalPipelineDeps } from './local-wiring.js';
 
 /** Per-run choices that are not configuration proper. */
 export interface LocalRunOptions {
@@ -42,29 +36,6 @@ export interface LocalRunOptions {
   readonly enrich?: EnrichOptions;
 }
 
-export interface LocalPipelineDeps {
-  readonly config: VoxpipeConfig;
-  readonly logger: Logger;
-  readonly onEvent?: (event: JobEvent | { type: 'job.splitting'; jobId: string; file: string }) => void;
-  /** Injected in tests; built from the config otherwise. */
-  readonly transcriber?: Transcriber;
-  readonly audio?: AudioTools;
-  /** Injected in tests; built from `config.chat` otherwise (`null`: no chat model). */
-  readonly chat?: ChatModel | null;
-  /** Webhook delivery overrides (tests): clock, retry schedule, attempt timeout. */
-  readonly webhook?: Partial<Pick<WebhookDeliveryOptions, 'clock' | 'schedule' | 'attemptTimeoutMs'>>;
-  /** The content guard (benchmarks measure without it). @default 'retry' */
-  readonly guard?: 'retry' | 'off';
-}
-
-/**
- * Local webhook retries: the first waits of the cloud schedule that fit in 3 minutes (5 s, 30 s, 2 min:
- * 4 attempts), each attempt bounded by a 10 s timeout — so a run with an unreachable receiver ends
- * within about 3½ minutes and leaves a dead-letter record under `<work-dir>/store/webhooks/dead-letter/`.
- */
-export const LOCAL_WEBHOOK_SCHEDULE_MS = truncateSchedule(3 * 60_000);
-const LOCAL_WEBHOOK_TIMEOUT_MS = 10_000;
-
 /** One local job's outcome. */
 export interface LocalJobResult {
   readonly file: string;
@@ -76,118 +47,32 @@ export interface LocalJobResult {
 }
 
 /**
- * The embedded runtime: filesystem store, in-process queue, the same stages the Lambdas run.
- * Composition root for the CLI: builds every adapter once and hands them to the stages.
+ * The embedded runtime: filesystem store, in-process queue, the same stages the Lambdas run. The adapters come
+ * from cli/local-wiring.ts (the composition root); this is what a job does with them.
  */
 export function createLocalPipeline(deps: LocalPipelineDeps) {
   const { config, logger } = deps;
-  const store = createFsStore(join(config.workDir, 'store'));
-  const audio = deps.audio ?? createFfmpegAudioTools(config.tools);
-  const transcriber =
-    deps.transcriber ??
-    createTranscriber({
-      provider: config.provider,
-      baseUrl: config.baseUrl,
-      apiKey: config.apiKey,
-      model: config.model,
-      timestamps: config.timestamps === 'auto' ? undefined : config.timestamps === 'provider',
-      tools: config.tools,
-    });
-  const chat = deps.chat === undefined ? (config.chat ? createChatModel(config.chat) : undefined) : (deps.chat ?? undefined);
-  const policy = createCallPolicy({
-    concurrency: config.concurrency,
-    maxAttempts: config.maxAttempts,
-    timeoutMs: config.timeoutMs,
-    onRetry: (info) => logger.warn('provider call retried', { ...info }),
-  });
-  const waiters = new Map<string, (event: JobEvent) => void>();
-  const webhooks = createLocalWebhooks(deps, store);
-  /** Jobs that run enrichments: their `job.completed` webhook waits for them (as the AWS enricher's does). */
-  const enriching = new Set<string>();
-  /** The held-back `job.completed` of such a job, sent with `enrichment` once the enrichments have ended. */
-  const heldCompletions = new Map<string, Extract<JobEvent, { type: 'job.completed' }>>();
-  const notifier: Notifier = {
-    async notify(event: JobEvent) {
-      // The webhook delivery starts first and runs on its own; the job waits for it once it has ended.
-      if (event.type === 'job.completed' && enriching.has(event.jobId)) heldCompletions.set(event.jobId, event);
-      else await webhooks?.notify(event);
-      deps.onEvent?.(event);
-      if (event.type !== 'job.progress') waiters.get(event.jobId)?.(event);
-    },
-  };
-  const onJobReady = async (jobId: string) => {
-    await aggregateJob(jobId, { store, notifier, logger });
-  };
-  const transcribeDeps = { store, transcriber, policy, logger, notifier, onJobReady, guard: deps.guard ?? config.contentGuard };
-  const queue = createMemoryQueue<ChunkTask>({
-    handler: (task) => transcribeChunk(task, transcribeDeps),
-    // More consumers than provider slots, so audio is read while other calls are in flight.
-    concurrency: config.concurrency * 2,
-    maxReceives: 3,
-    clock: systemClock,
-    onDeadLetter: (task, err) =>
-      recordDeadChunk(task, errorMessage(err), { store, onJobReady, provider: transcriber.provider, model: transcriber.model }),
-  });
+  const adapters = buildLocalAdapters(deps);
+  const { store, audio, transcriber, chat, policy, webhooks } = adapters;
+  const events = createJobEvents(webhooks, deps.onEvent);
+  const { notifier } = events;
+  const { queue, onJobReady } = createChunkQueue(adapters, notifier, deps);
+  const hashes = createSourceHashes(store, logger);
   const running = new Map<string, Promise<LocalJobResult>>();
   // Splitting is CPU-bound ffmpeg work: one per core, while earlier files' chunks are transcribed.
   const splitLimit = pLimit(Math.max(1, availableParallelism()));
 
-  /** Full content hashes of the jobs this process is splitting, by job id (see `verifiedJobId`). */
-  const hashing = new Map<string, Promise<string>>();
-  const sourceHashKey = (jobId: string) => `${jobKeys(jobId).root}source.sha256`;
-
-  /**
-   * The fingerprint id `base` when that job is new or was made from exactly this content; else the id of
-   * the full content hash. A stored job is reused only when the SHA-256 recorded at its split equals the
-   * file's (a job with no recorded hash, e.g. killed before its split finished, is not trusted).
-   */
-  async function verifiedJobId(file: string, base: string, options: JobOptions): Promise<string> {
-    // Up to 12 MB the fingerprint hashed every byte: nothing to verify (and a job killed before its hash was
-    // recorded still resumes).
-    if (fingerprintIsWholeFile((await stat(file)).size)) return base;
-    const inFlight = hashing.get(base);
-    const stored = inFlight ? undefined : await readText(sourceHashKey(base));
-    const started = inFlight !== undefined || stored !== undefined || (await store.exists(jobKeys(base).status)) || (await store.exists(jobKeys(base).manifest));
-    if (!started) return base;
-    const recorded = inFlight ? await inFlight.catch(() => undefined) : stored;
-    const sha = await sha256File(file);
-    if (recorded === sha) return base;
-    logger.info('fingerprint matched other content: new job', { file, fingerprintJobId: base });
-    return contentJobId(sha, options);
-  }
-
-  async function readText(key: string): Promise<string | undefined> {
-    try {
-      return new TextDecoder().decode(await store.get(key)).trim();
-    } catch (err) {
-      if (err instanceof NotFoundError) return undefined;
-      throw err;
-    }
-  }
-
   async function runJob(file: string, name: string, jobId: string, options: JobOptions, enrich: EnrichOptions = {}): Promise<LocalJobResult> {
-    // The split reads every byte anyway: hash them alongside (the page cache serves both reads) and record the
-    // hash as soon as it is known, so a later run (or a resume after a kill) can tell this content from a
-    // same-fingerprint edit.
-    let recording: Promise<void> | undefined;
-    if (!hashing.has(jobId) && !(await store.exists(sourceHashKey(jobId)))) {
-      const sha = sha256File(file);
-      hashing.set(jobId, sha);
-      recording = sha
-        .then((value) => store.put(sourceHashKey(jobId), `${value}\n`))
-        .catch((err) => logger.warn('source hash not recorded', { jobId, error: errorMessage(err) }));
-    }
+    const recorded = await hashes.recordHash(jobId, file);
     try {
       return await runJobUnhashed(file, name, jobId, options, enrich);
     } finally {
-      await recording;
-      hashing.delete(jobId);
+      await recorded();
     }
   }
 
   async function runJobUnhashed(file: string, name: string, jobId: string, options: JobOptions, enrich: EnrichOptions): Promise<LocalJobResult> {
-    const done = new Promise<JobEvent>((resolve) => waiters.set(jobId, resolve));
-    if (wantsEnrichment(enrich)) enriching.add(jobId);
+    const done = events.waitForEnd(jobId, wantsEnrichment(enrich));
     deps.onEvent?.({ type: 'job.splitting', jobId, file });
     const workDir = join(config.workDir, 'tmp', jobId);
     await mkdir(workDir, { recursive: true });
@@ -210,12 +95,9 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
       await rm(workDir, { recursive: true, force: true });
     }
     await done;
-    waiters.delete(jobId);
     if (wantsEnrichment(enrich)) {
       // The transcript's job.completed was held back: it goes out now, with how each enrichment ended.
-      const completed = heldCompletions.get(jobId);
-      heldCompletions.delete(jobId);
-      enriching.delete(jobId);
+      const completed = events.releaseCompletion(jobId);
       const complete = (enrichment: EnrichmentOutcome, extraKeys: readonly string[]) =>
         completed ? webhooks?.notify({ ...completed, resultKeys: [...completed.resultKeys, ...extraKeys], enrichment }) : undefined;
       // Same policy as transcription: chat calls share the concurrency cap and retry rules.
@@ -256,7 +138,7 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
         ...(config.vocabulary ? { vocabulary: config.vocabulary } : {}),
       };
       const base = await localJobId(file, options);
-      const jobId = run.force ? `${base.slice(0, 12)}-${Date.now().toString(36)}` : await verifiedJobId(file, base, options);
+      const jobId = run.force ? `${base.slice(0, 12)}-${Date.now().toString(36)}` : await hashes.verifiedJobId(file, base, options);
       const existing = running.get(jobId);
       // A byte-identical file shares the job; its result still names this file as its source.
       if (existing) return existing.then((r) => ({ ...r, file, transcript: { ...r.transcript, source: file } }));
@@ -320,43 +202,100 @@ export function createLocalPipeline(deps: LocalPipelineDeps) {
   };
 }
 
-/** The webhook notifier of a local run, when a webhook is configured: local URL policy, bounded retries. */
-function createLocalWebhooks(deps: LocalPipelineDeps, store: BlobStore): WebhookNotifier | undefined {
-  const { config, logger } = deps;
-  if (!config.webhookUrl || !config.webhookSecret) return undefined;
-  const delivery = createWebhookDelivery({
-    url: config.webhookUrl,
-    secret: config.webhookSecret,
-    // The CLI runs on the user's machine for the user: http and local receivers are fine.
-    urlPolicy: { mode: 'local' },
-    clock: deps.webhook?.clock ?? systemClock,
-    schedule: deps.webhook?.schedule ?? LOCAL_WEBHOOK_SCHEDULE_MS,
-    attemptTimeoutMs: deps.webhook?.attemptTimeoutMs ?? LOCAL_WEBHOOK_TIMEOUT_MS,
-    deadLetter: storeDeadLetters(store),
-    logger,
-  });
-  const storeRoot = join(config.workDir, 'store');
-  return createWebhookNotifier({
-    delivery,
-    async details(event) {
-      const t = await readJson<Transcript>(store, jobKeys(event.jobId).result('json'));
-      const keys = event.type === 'job.progress' ? [] : event.resultKeys;
-      const links = Object.fromEntries(
-        keys.map((key) => [key.slice(key.lastIndexOf('.') + 1), pathToFileURL(join(storeRoot, ...key.split('/'))).href]),
-      );
-      return { durationSeconds: t.durationSeconds, snippet: snippetOf(t.text), links };
+/**
+ * Where a local job's events go: the webhook (if any), the caller's `onEvent`, and whoever waits for the job's
+ * end. The `job.completed` of a job that runs enrichments is held back until they have ended.
+ */
+function createJobEvents(webhooks: WebhookNotifier | undefined, onEvent: LocalPipelineDeps['onEvent']) {
+  const waiters = new Map<string, (event: JobEvent) => void>();
+  /** Jobs that run enrichments: their `job.completed` webhook waits for them (as the AWS enricher's does). */
+  const enriching = new Set<string>();
+  /** The held-back `job.completed` of such a job, sent with `enrichment` once the enrichments have ended. */
+  const heldCompletions = new Map<string, Extract<JobEvent, { type: 'job.completed' }>>();
+  const notifier: Notifier = {
+    async notify(event: JobEvent) {
+      // The webhook delivery starts first and runs on its own; the job waits for it once it has ended.
+      if (event.type === 'job.completed' && enriching.has(event.jobId)) heldCompletions.set(event.jobId, event);
+      else await webhooks?.notify(event);
+      onEvent?.(event);
+      if (event.type !== 'job.progress') waiters.get(event.jobId)?.(event);
     },
-  });
+  };
+  return {
+    notifier,
+    /** The job's terminal event. `holdCompletion`: its `job.completed` webhook waits for `releaseCompletion`. */
+    async waitForEnd(jobId: string, holdCompletion: boolean): Promise<JobEvent> {
+      if (holdCompletion) enriching.add(jobId);
+      try {
+        return await new Promise<JobEvent>((resolve) => waiters.set(jobId, resolve));
+      } finally {
+        waiters.delete(jobId);
+      }
+    },
+    /** The held-back `job.completed` of `jobId` (none when the job failed); no longer held. */
+    releaseCompletion(jobId: string): Extract<JobEvent, { type: 'job.completed' }> | undefined {
+      const completed = heldCompletions.get(jobId);
+      heldCompletions.delete(jobId);
+      enriching.delete(jobId);
+      return completed;
+    },
+  };
 }
 
-/** The source as 16 kHz mono mp3 for a question over the audio (every chat dialect takes mp3). */
-async function encodeForChat(file: string, out: string, tools: FfmpegBinaryOptions): Promise<{ data: Uint8Array; format: 'mp3' }> {
-  const { ffmpeg } = await resolveFfmpegBinaries(tools);
-  await mkdir(join(out, '..'), { recursive: true });
-  try {
-    await encodeChatMp3(ffmpeg, file, out);
-    return { data: new Uint8Array(await readFile(out)), format: 'mp3' };
-  } finally {
-    await rm(out, { force: true });
+/** Content hashes of local jobs (`jobs/<id>/source.sha256`): a fingerprint id is reused only for the content that made it. */
+function createSourceHashes(store: BlobStore, logger: Logger) {
+  /** Full content hashes of the jobs this process is splitting, by job id (see `verifiedJobId`). */
+  const hashing = new Map<string, Promise<string>>();
+  const sourceHashKey = (jobId: string) => `${jobKeys(jobId).root}source.sha256`;
+
+  /**
+   * The fingerprint id `base` when that job is new or was made from exactly this content; else the id of
+   * the full content hash. A stored job is reused only when the SHA-256 recorded at its split equals the
+   * file's (a job with no recorded hash, e.g. killed before its split finished, is not trusted).
+   */
+  async function verifiedJobId(file: string, base: string, options: JobOptions): Promise<string> {
+    // Up to 12 MB the fingerprint hashed every byte: nothing to verify (and a job killed before its hash was
+    // recorded still resumes).
+    if (fingerprintIsWholeFile((await stat(file)).size)) return base;
+    const inFlight = hashing.get(base);
+    const stored = inFlight ? undefined : await readText(sourceHashKey(base));
+    const started = inFlight !== undefined || stored !== undefined || (await store.exists(jobKeys(base).status)) || (await store.exists(jobKeys(base).manifest));
+    if (!started) return base;
+    const recorded = inFlight ? await inFlight.catch(() => undefined) : stored;
+    const sha = await sha256File(file);
+    if (recorded === sha) return base;
+    logger.info('fingerprint matched other content: new job', { file, fingerprintJobId: base });
+    return contentJobId(sha, options);
   }
+
+  async function readText(key: string): Promise<string | undefined> {
+    try {
+      return new TextDecoder().decode(await store.get(key)).trim();
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * The split reads every byte anyway: hash them alongside (the page cache serves both reads) and record the
+   * hash as soon as it is known, so a later run (or a resume after a kill) can tell this content from a
+   * same-fingerprint edit. Returns what to await once the job has run.
+   */
+  async function recordHash(jobId: string, file: string): Promise<() => Promise<void>> {
+    let recording: Promise<void> | undefined;
+    if (!hashing.has(jobId) && !(await store.exists(sourceHashKey(jobId)))) {
+      const sha = sha256File(file);
+      hashing.set(jobId, sha);
+      recording = sha
+        .then((value) => store.put(sourceHashKey(jobId), `${value}\n`))
+        .catch((err) => logger.warn('source hash not recorded', { jobId, error: errorMessage(err) }));
+    }
+    return async () => {
+      await recording;
+      hashing.delete(jobId);
+    };
+  }
+
+  return { verifiedJobId, recordHash };
 }
