@@ -12,6 +12,8 @@ export interface AggregateDeps {
   readonly logger: Logger;
   /** Runs once the job's event is out (the drop folder's publish-and-move); idempotent. */
   readonly after?: JobEndDeps['after'];
+  /** Time of the status. @default the wall clock */
+  readonly clock?: JobEndDeps['clock'];
 }
 
 /** What the aggregator wrote. */
@@ -30,7 +32,7 @@ export interface AggregateOutput {
 export async function aggregateJob(jobId: string, deps: AggregateDeps): Promise<AggregateOutput> {
   const keys = jobKeys(jobId);
   const manifest = await readJson<JobManifest>(deps.store, keys.manifest);
-  await writeStatus(deps.store, { jobId, source: manifest.source, state: 'aggregating' });
+  await writeStatus(deps.store, { jobId, source: manifest.source, state: 'aggregating' }, deps.clock);
   const results = await Promise.all(
     manifest.pending.flatMap((index) => {
       const chunk = manifest.plan.chunks[index];

@@ -3,6 +3,7 @@ import { chunkRefOf, jobKeys, sameChunk } from '../core/keys.js';
 import type { JobManifest } from '../core/types.js';
 import type { BlobStore, Notifier } from '../ports.js';
 import { readJsonIfExists, writeJson } from './store-json.js';
+import { isoTime, type StageClock } from './wall-clock.js';
 
 /** `jobs/<id>/aggregate.claim`: who won the fan-in, and whether its hand-off went out (an outbox of one message). */
 export interface AggregateClaim {
@@ -43,6 +44,8 @@ export async function finishIfComplete(
     readonly notifier?: Notifier;
     /** What the caller is working on (`chunk 7`, `split`): lets its redelivery finish a hand-off it claimed. */
     readonly owner?: string;
+    /** Time of the claim and the hand-off. @default the wall clock */
+    readonly clock?: StageClock;
   },
 ): Promise<boolean> {
   const keys = jobKeys(jobId);
@@ -54,7 +57,7 @@ export async function finishIfComplete(
   const chunksDone = manifest.pending.filter((index) => done.has(index)).length;
   await deps.notifier?.notify({ type: 'job.progress', jobId, chunksDone, chunksTotal: manifest.pending.length });
   if (chunksDone < manifest.pending.length) return false;
-  let claim: AggregateClaim = { claimedAt: new Date().toISOString(), ...(deps.owner ? { owner: deps.owner } : {}), handoff: 'pending' };
+  let claim: AggregateClaim = { claimedAt: isoTime(deps.clock), ...(deps.owner ? { owner: deps.owner } : {}), handoff: 'pending' };
   try {
     await writeJson(deps.store, keys.claim, claim, { ifNoneMatch: '*' });
   } catch (err) {
@@ -70,7 +73,7 @@ export async function finishIfComplete(
     await deps.store.delete(keys.claim);
     throw err;
   }
-  await writeJson(deps.store, keys.claim, { ...claim, handoff: 'sent', handedOffAt: new Date().toISOString() });
+  await writeJson(deps.store, keys.claim, { ...claim, handoff: 'sent', handedOffAt: isoTime(deps.clock) });
   return true;
 }
 

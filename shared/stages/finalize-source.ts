@@ -1,6 +1,7 @@
 import { NotFoundError } from '../core/errors.js';
 import { type DropOutcome, type DropReason, type DropRef, type DropRoots, dropKeys, SIDECAR_SUFFIX } from '../core/profile-paths.js';
 import type { DropArea, Logger } from '../ports.js';
+import { isoTime, type StageClock } from './wall-clock.js';
 
 /** How a dropped file's job ended, and what to publish. */
 export interface FinalizeSourceInput {
@@ -27,7 +28,7 @@ export interface FinalizeSourceInput {
  * source that is already gone counts as moved. The reason is written before the move, so a source that has
  * left the inbox always has its reason beside it.
  */
-export async function finalizeSource(input: FinalizeSourceInput, deps: { readonly drop: DropArea; readonly logger: Logger }): Promise<DropReason> {
+export async function finalizeSource(input: FinalizeSourceInput, deps: { readonly drop: DropArea; readonly logger: Logger; readonly clock?: StageClock }): Promise<DropReason> {
   const keys = dropKeys(input.drop, input.roots);
   const outcome: DropOutcome =
     input.status === 'failed' || (input.status === 'duplicate' && input.duplicateFailed) ? 'failed' : 'processed';
@@ -45,7 +46,7 @@ export async function finalizeSource(input: FinalizeSourceInput, deps: { readonl
     ...(input.jobId ? { jobId: input.jobId } : {}),
     ...(input.duplicateOf ? { duplicateOf: input.duplicateOf } : {}),
     results: published,
-    finishedAt: new Date().toISOString(),
+    finishedAt: isoTime(deps.clock),
     ...(input.retentionDays ? { retentionDays: input.retentionDays } : {}),
     ...(input.warnings?.length ? { warnings: input.warnings } : {}),
   };

@@ -3,6 +3,7 @@ import type { JobStatus } from '../core/types.js';
 import type { BlobStore, JobEvent, Notifier } from '../ports.js';
 import { jobAttempt, stampAttempt } from './attempt.js';
 import { readJsonIfExists, writeJson, writeStatus } from './store-json.js';
+import type { StageClock } from './wall-clock.js';
 
 /** `status.json` as stored: the status, plus the events still to publish while the job's end is in flight. */
 export type StoredStatus = JobStatus & { readonly outbox?: readonly JobEvent[] };
@@ -16,6 +17,8 @@ export interface JobEndDeps {
    * Must be idempotent: it runs again when a crash interrupted the end of the job.
    */
   readonly after?: (jobId: string) => Promise<void>;
+  /** Time of the status. @default the wall clock */
+  readonly clock?: StageClock;
 }
 
 /**
@@ -33,7 +36,7 @@ export interface JobEndDeps {
  */
 export async function endJob(status: Omit<JobStatus, 'updatedAt'>, events: readonly JobEvent[], deps: JobEndDeps): Promise<void> {
   const attempt = await jobAttempt(deps.store, status.jobId);
-  await writeStatus(deps.store, { ...status, ...(attempt > 1 ? { attempt } : {}), outbox: stampAttempt(events, attempt) });
+  await writeStatus(deps.store, { ...status, ...(attempt > 1 ? { attempt } : {}), outbox: stampAttempt(events, attempt) }, deps.clock);
   await flushOutbox(status.jobId, deps);
 }
 

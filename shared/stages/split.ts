@@ -9,6 +9,7 @@ import type { AudioTools, BlobStore, Logger, Notifier, TranscriberCapabilities, 
 import { failJob } from './fail.js';
 import { finishedChunks, finishIfComplete } from './fan-in.js';
 import { readJson, writeJson, writeStatus } from './store-json.js';
+import { isoTime, type StageClock, wallClock } from './wall-clock.js';
 
 /** The fan-in owner of the split's own completion check (see fan-in.ts). */
 export const SPLIT_OWNER = 'split';
@@ -51,6 +52,8 @@ export interface SplitDeps {
    * recording's noise floor, in the speech band (see adapters/noise-floor.ts)
    */
   readonly noiseDb?: number | 'auto';
+  /** Time of the manifest, the status and the send batching. @default the wall clock */
+  readonly clock?: StageClock;
 }
 
 /**
@@ -81,7 +84,7 @@ export async function splitJob(req: SplitRequest, deps: SplitDeps): Promise<JobM
 
 async function splitFresh(req: SplitRequest, deps: SplitDeps): Promise<JobManifest> {
   const keys = jobKeys(req.jobId);
-  await writeStatus(deps.store, { jobId: req.jobId, source: req.source, state: 'splitting' });
+  await writeStatus(deps.store, { jobId: req.jobId, source: req.source, state: 'splitting' }, deps.clock);
   const probe = await deps.audio.probe(req.localPath);
   const timestamps = usesProviderTimestamps(req.options, deps.capabilities);
   const chunkSeconds = balancedChunkSeconds(probe.durationSeconds, req.options.chunkSeconds, deps.parallelism);
@@ -116,7 +119,7 @@ async function splitFresh(req: SplitRequest, deps: SplitDeps): Promise<JobManife
     jobId: req.jobId,
     source: req.source,
     name: req.name,
-    createdAt: new Date().toISOString(),
+    createdAt: isoTime(deps.clock),
     options: req.options,
     probe,
     plan,
@@ -141,6 +144,7 @@ async function splitFresh(req: SplitRequest, deps: SplitDeps): Promise<JobManife
  * queue messages by 10 (SQS SendMessageBatch) and flushing whenever it catches up with the plan.
  */
 function chunkSender(req: SplitRequest, deps: SplitDeps) {
+  const clock = deps.clock ?? wallClock;
   const keys = jobKeys(req.jobId);
   const offered: PlannedChunk[] = [];
   let batch: ChunkTask[] = [];
@@ -167,12 +171,12 @@ function chunkSender(req: SplitRequest, deps: SplitDeps) {
       }
       await deps.store.put(keys.chunkAudio(chunk), flac, { contentType: 'audio/flac' });
       if (!(await deps.store.exists(keys.chunkResult(chunk)))) {
-        if (batch.length === 0) batchOpenedAt = Date.now();
+        if (batch.length === 0) batchOpenedAt = clock.now();
         batch.push(chunkTask(req.jobId, req.options, chunk));
       }
     }
     // A message waits for company at most BATCH_WAIT_MS: batching saves requests, never time to first result.
-    if (batch.length >= SEND_BATCH || waiting === 0 || Date.now() - batchOpenedAt >= BATCH_WAIT_MS) await flush();
+    if (batch.length >= SEND_BATCH || waiting === 0 || clock.now() - batchOpenedAt >= BATCH_WAIT_MS) await flush();
   };
 
   return {
@@ -250,7 +254,7 @@ async function markTranscribing(manifest: JobManifest, deps: SplitDeps): Promise
     state: 'transcribing',
     chunksTotal: manifest.pending.length,
     chunksDone: manifest.pending.filter((i) => done.has(i)).length,
-  });
+  }, deps.clock);
 }
 
 /** Whether this job trusts provider timestamps or times text from short cut-plan chunks. */

@@ -2,6 +2,7 @@ import { NotFoundError } from '../core/errors.js';
 import { jobKeys } from '../core/keys.js';
 import type { JobStatus } from '../core/types.js';
 import type { BlobStore, JobEvent, PutOptions } from '../ports.js';
+import { isoTime, type StageClock } from './wall-clock.js';
 
 /** Read and parse a JSON object. Throws `NotFoundError` for a missing key. */
 export async function readJson<T>(store: BlobStore, key: string): Promise<T> {
@@ -28,9 +29,13 @@ export function writeJson(store: BlobStore, key: string, value: unknown, opts?: 
  * present while the job is unfinished or its end is in flight (an `outbox`, see `outbox.ts`), removed when
  * it completed or failed and its events are out.
  */
-export async function writeStatus(store: BlobStore, status: Omit<JobStatus, 'updatedAt'> & { readonly outbox?: readonly JobEvent[] }): Promise<void> {
+export async function writeStatus(
+  store: BlobStore,
+  status: Omit<JobStatus, 'updatedAt'> & { readonly outbox?: readonly JobEvent[] },
+  clock?: StageClock,
+): Promise<void> {
   const keys = jobKeys(status.jobId);
-  await writeJson(store, keys.status, { ...status, updatedAt: new Date().toISOString() });
+  await writeJson(store, keys.status, { ...status, updatedAt: isoTime(clock) });
   if ((status.state === 'completed' || status.state === 'failed') && status.outbox === undefined) await store.delete(keys.running);
   else await store.put(keys.running, '');
 }

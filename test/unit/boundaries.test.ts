@@ -40,6 +40,11 @@ describe('architecture boundaries', () => {
     expect(offenders(files, /\bprocess\s*\.\s*env\b|\bprocess\s*\[\s*['"`]env['"`]\s*\]|\bimport\.meta\.env\b/)).toEqual([]);
   });
 
+  it('stages read the time only through a Clock (shared/stages/wall-clock.ts is the default)', () => {
+    const files = sources('shared/stages').filter((f) => f !== join('shared', 'stages', 'wall-clock.ts'));
+    expect(offenders(files, /\bDate\.now\(\)|\bnew Date\(\s*\)|\bperformance\.now\(\)/)).toEqual([]);
+  });
+
   it('only shared/adapters/process-runner.ts starts child processes (shared/, functions/, cli/)', () => {
     const allowed = new Set([
       join('shared', 'adapters', 'process-runner.ts'),

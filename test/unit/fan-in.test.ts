@@ -7,7 +7,7 @@ import { jobKeys } from '../../shared/core/keys.js';
 import { balancedChunkSeconds } from '../../shared/core/plan-options.js';
 import type { JobManifest, PlannedChunk } from '../../shared/core/types.js';
 import { finishedChunks, finishIfComplete } from '../../shared/stages/fan-in.js';
-import { writeJson } from '../../shared/stages/store-json.js';
+import { readJson, writeJson, writeStatus } from '../../shared/stages/store-json.js';
 
 const chunk = (index: number, start: number, end: number): PlannedChunk => ({
   index, start, end, keepFrom: start, keepUntil: end, startCut: 'pause', endCut: 'pause', silent: false, speech: [{ start, end }],
@@ -63,5 +63,16 @@ describe('balancedChunkSeconds', () => {
       const n = Math.ceil(d / s - 1e-9);
       if (s > 30) expect(n % p === 0 || n < p).toBe(true);
     }
+  });
+  it('stamps the claim and the hand-off with the clock it is given (a fixed clock in tests)', async () => {
+    const store = createFsStore(await mkdtemp(join(tmpdir(), 'fanin-clock-')));
+    const m = manifest([chunk(0, 0, 120)]);
+    await writeJson(store, jobKeys('job1').manifest, m);
+    await writeJson(store, jobKeys('job1').chunkResult(m.plan.chunks[0]!), { ok: true });
+    const clock = { now: () => Date.parse('2030-01-02T03:04:05.000Z') };
+    expect(await finishIfComplete('job1', { store, onJobReady: async () => undefined, clock })).toBe(true);
+    expect(await readJson(store, jobKeys('job1').claim)).toMatchObject({ claimedAt: '2030-01-02T03:04:05.000Z', handedOffAt: '2030-01-02T03:04:05.000Z' });
+    await writeStatus(store, { jobId: 'job1', source: 'a.mp3', state: 'aggregating' }, clock);
+    expect(await readJson(store, jobKeys('job1').status)).toMatchObject({ state: 'aggregating', updatedAt: '2030-01-02T03:04:05.000Z' });
   });
 });
