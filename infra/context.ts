@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { errorMessage } from '../shared/core/errors.js';
 import type { ProfilesConfig } from '../shared/core/profile-schema.js';
-import { AWS_PROVIDERS, CHAT_PROVIDERS } from '../shared/core/provider-catalog.js';
+import { AWS_PROVIDERS, CHAT_PROVIDERS, defaultModelOf } from '../shared/core/provider-catalog.js';
 import { profilesFromText } from '../shared/profiles.js';
 import type { VoxpipeStackProps } from './stacks/voxpipe-stack.js';
 
@@ -28,7 +28,8 @@ const endpointUrl = z.url().refine(
  */
 export const Context = z.object({
   provider: z.enum(AWS_PROVIDERS).default('mistral'),
-  model: z.string().min(1).default('voxtral-mini-latest'),
+  /** Model id at the provider. @default the provider's default model in the registry (mistral: voxtral-mini-latest) */
+  model: z.string().min(1).optional(),
   /**
    * The transcription provider's API root (`VOXPIPE_BASE_URL`): a vLLM server for `openai-compatible` (required
    * there), a Mistral regional endpoint. @default the vendor's public endpoint
@@ -96,7 +97,8 @@ export function stackPropsFromContext(get: (key: string) => unknown): Omit<Voxpi
     const problems = parsed.error.issues.map((i) => `-c ${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`invalid CDK context: ${problems}`);
   }
-  const { profilesFile, ...props } = parsed.data;
+  const { profilesFile, ...rest } = parsed.data;
+  const props = { ...rest, model: rest.model ?? defaultModelOf(rest.provider) };
   return profilesFile ? { ...props, profiles: readProfilesFile(profilesFile) } : props;
 }
 

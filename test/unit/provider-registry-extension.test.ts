@@ -53,7 +53,7 @@ describe('a provider added to the catalog', () => {
 
   it('can be deployed (-c provider, -c chatProvider) and configured in the Lambda environments', () => {
     const ctx: Record<string, string> = { provider: 'acme', chatProvider: 'acme' };
-    expect(stackPropsFromContext((k) => ctx[k])).toMatchObject({ provider: 'acme', chatProvider: 'acme' });
+    expect(stackPropsFromContext((k) => ctx[k])).toMatchObject({ provider: 'acme', chatProvider: 'acme', model: 'acme-voice-1' });
     const base = { VOXPIPE_BUCKET: 'b', VOXPIPE_EVENT_BUS_NAME: 'bus' };
     expect(parseEnv(EnricherEnv, { ...base, VOXPIPE_CHAT_PROVIDER: 'acme' }).VOXPIPE_CHAT_PROVIDER).toBe('acme');
     const splitter = { ...base, VOXPIPE_WORK_QUEUE_URL: 'https://q/1', VOXPIPE_AGGREGATE_QUEUE_URL: 'https://q/2', VOXPIPE_PROVIDER: 'acme' };

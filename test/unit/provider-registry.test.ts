@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { stackPropsFromContext } from '../../infra/context.js';
 import { EnvSchema } from '../../shared/config.js';
 import { AWS_PROVIDERS, CHAT_PROVIDERS, PROVIDERS, providerInfo, USD_PER_AUDIO_MINUTE } from '../../shared/core/provider-catalog.js';
 import { createChatModel } from '../../shared/providers/chat-models.js';
@@ -48,6 +49,16 @@ describe('provider registry', () => {
     expect(EnvSchema.shape.VOXPIPE_PROVIDER.safeParse('acme').success).toBe(false);
     for (const name of CHAT_PROVIDERS) expect(EnvSchema.shape.VOXPIPE_CHAT_PROVIDER.safeParse(name).success).toBe(true);
     expect(AWS_PROVIDERS).not.toContain('offline');
+  });
+
+  it("gives a stack its provider's default model unless -c model names one", () => {
+    const props = (ctx: Record<string, string>) => stackPropsFromContext((k) => ctx[k]);
+    expect(props({})).toMatchObject({ provider: 'mistral', model: 'voxtral-mini-latest' });
+    for (const provider of AWS_PROVIDERS) {
+      const ctx = { provider, ...(provider === 'openai-compatible' ? { baseUrl: 'https://vllm.example.com/v1' } : {}) };
+      expect(props(ctx).model).toBe(providerInfo(provider).defaultModel);
+      expect(props({ ...ctx, model: 'my-model' }).model).toBe('my-model');
+    }
   });
 
   it('is the only list of provider names in the sources', () => {
