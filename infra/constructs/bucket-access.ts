@@ -22,7 +22,8 @@ import type { Construct } from 'constructs';
  * The splitter runs ffmpeg on untrusted uploads, so it can read neither `api-keys/`, `tenants/` (but the
  * `inbox/` sources there), nor `results/` (unless the drop folder is on: a rejected drop's result is
  * copied to `results/<profile>/` by the splitter itself). Its remaining reach is `jobs/` (job state it needs
- * to resume, dedupe and fan in; chunk results expire with `retentionDays`).
+ * to resume, dedupe and fan in), without the chunk transcripts under `jobs/*\/chunks/` (an explicit Deny in
+ * splitter.ts: it lists which exist). Every function lists only under the prefixes it reads.
  */
 export interface BucketAccess {
   /** Prefix patterns (`jobs/*`, `tenants/*\/inbox/*`) the function may read (GetObject*, incl. HeadObject and copy source). */

@@ -5,6 +5,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { FfmpegLayer } from './ffmpeg-layer.js';
 import type { ProfilesConfig } from '../../shared/core/profile-schema.js';
@@ -87,7 +88,8 @@ export class Splitter extends Construct {
       architecture,
       layers: [this.layer.layer],
       // The layer provides the binaries; the installer packages only locate them on a dev machine.
-      externalModules: ['@ffmpeg-installer/ffmpeg', '@ffprobe-installer/ffprobe'],
+      // onnxruntime-node (Silero VAD) is native and not deployed yet: VOXPIPE_PAUSES=auto falls back to the energy detector.
+      externalModules: ['@ffmpeg-installer/ffmpeg', '@ffprobe-installer/ffprobe', 'onnxruntime-node'],
       environment: {
         VOXPIPE_BUCKET: props.bucket.bucketName,
         VOXPIPE_WORK_QUEUE_URL: props.workQueue.queueUrl,
@@ -109,6 +111,11 @@ export class Splitter extends Construct {
       props.bucket,
       this.fn,
       access(JOB_STATE, { read: ['inbox/*', 'uploads/*', 'tenants/*/inbox/*'], write: ['results/*'] }, props.profiles ? DROP_MOVER : {}),
+    );
+    // Nor chunk transcripts: job ids carry no tenant, so `jobs/*` cannot be scoped per tenant, but the stage only
+    // needs to know which chunk results exist, which it lists (shared/stages/split.ts).
+    this.fn.addToRolePolicy(
+      new PolicyStatement({ effect: Effect.DENY, actions: ['s3:GetObject*'], resources: [props.bucket.arnForObjects('jobs/*/chunks/*')] }),
     );
     props.workQueue.grantSendMessages(this.fn);
     props.aggregateQueue.grantSendMessages(this.fn);

@@ -146,6 +146,8 @@ async function splitFresh(req: SplitRequest, deps: SplitDeps): Promise<JobManife
 function chunkSender(req: SplitRequest, deps: SplitDeps) {
   const clock = deps.clock ?? wallClock;
   const keys = jobKeys(req.jobId);
+  // Results an earlier run left (a re-split after a crash), listed once: see `storedChunkResults`.
+  let stored: Promise<Set<string>> | undefined;
   const offered: PlannedChunk[] = [];
   let batch: ChunkTask[] = [];
   let batchOpenedAt = 0;
@@ -170,7 +172,8 @@ function chunkSender(req: SplitRequest, deps: SplitDeps) {
         );
       }
       await deps.store.put(keys.chunkAudio(chunk), flac, { contentType: 'audio/flac' });
-      if (!(await deps.store.exists(keys.chunkResult(chunk)))) {
+      stored ??= storedChunkResults(deps.store, req.jobId);
+      if (!(await stored).has(keys.chunkResult(chunk))) {
         if (batch.length === 0) batchOpenedAt = clock.now();
         batch.push(chunkTask(req.jobId, req.options, chunk));
       }
@@ -218,10 +221,11 @@ async function resumable(jobId: string, store: BlobStore): Promise<JobManifest |
   const keys = jobKeys(jobId);
   if (!(await store.exists(keys.manifest))) return undefined;
   const manifest = await readJson<JobManifest>(store, keys.manifest);
+  const results = await storedChunkResults(store, jobId);
   for (const index of manifest.pending) {
     const chunk = manifest.plan.chunks[index];
     if (!chunk) return undefined;
-    if (!(await store.exists(keys.chunkAudio(chunk))) && !(await store.exists(keys.chunkResult(chunk)))) return undefined;
+    if (!results.has(keys.chunkResult(chunk)) && !(await store.exists(keys.chunkAudio(chunk)))) return undefined;
   }
   return manifest;
 }
@@ -237,9 +241,10 @@ async function resume(manifest: JobManifest, deps: SplitDeps): Promise<JobManife
 async function enqueuePending(manifest: JobManifest, deps: SplitDeps): Promise<void> {
   const keys = jobKeys(manifest.jobId);
   const tasks: ChunkTask[] = [];
+  const results = await storedChunkResults(deps.store, manifest.jobId);
   for (const index of manifest.pending) {
     const chunk = manifest.plan.chunks[index];
-    if (chunk && !(await deps.store.exists(keys.chunkResult(chunk)))) tasks.push(chunkTask(manifest.jobId, manifest.options, chunk));
+    if (chunk && !results.has(keys.chunkResult(chunk))) tasks.push(chunkTask(manifest.jobId, manifest.options, chunk));
   }
   await markTranscribing(manifest, deps);
   if (tasks.length === 0) await finishIfComplete(manifest.jobId, { ...deps, owner: SPLIT_OWNER });
@@ -262,4 +267,15 @@ function usesProviderTimestamps(options: JobOptions, capabilities: TranscriberCa
   if (options.timestamps === 'cut-plan') return false;
   if (options.timestamps === 'provider') return true;
   return capabilities.timestamps;
+}
+
+/**
+ * Keys of the job's stored chunk results, from one listing. The split stage only needs to know which exist, and
+ * a listing tells it without reading them: on AWS the splitter (ffmpeg on untrusted uploads) may not read chunk
+ * transcripts at all (infra/constructs/splitter.ts).
+ */
+async function storedChunkResults(store: BlobStore, jobId: string): Promise<Set<string>> {
+  const keys = new Set<string>();
+  for await (const key of store.list(jobKeys(jobId).chunksPrefix)) keys.add(key);
+  return keys;
 }

@@ -1,6 +1,7 @@
 /**
  * Issue 11: `s3:ListBucket` is scoped by `s3:prefix` to what each function may read (it used to be granted on
- * the whole bucket, so any function could enumerate `api-keys/` hashes and every tenant's file names). Checked on
+ * the whole bucket, so any function could enumerate `api-keys/` hashes and every tenant's file names), and the
+ * splitter may not read chunk transcripts (`jobs/*\/chunks/*`: any tenant's, since job ids carry no tenant). Checked on
  * the CLI-synthesized template with the harness's IAM evaluator (iam.ts), which evaluates `s3:prefix`. That the
  * pipeline still runs under these policies, including reads of missing keys (403 from S3, see aws-gateway.ts),
  * is what the artifact pipeline and crash tests show (no denied call).
@@ -41,5 +42,15 @@ describe('artifact: who may list which prefix of the bucket', () => {
     expect(mayList('Transcriber', 'inbox/')).toBe(false);
     expect(mayList('Transcriber', 'results/')).toBe(false);
     expect(mayList('Splitter', 'results/')).toBe(false);
+
+    // the splitter (ffmpeg on untrusted uploads) reads job state but no chunk transcript; the stages after it do
+    const mayRead = (fn: string, key: string) => evaluate(roleOf(fn), 's3:GetObject', `${bucketArn}/${key}`).allowed;
+    const job = 'jobs/0123456789abcdef0123';
+    for (const key of ['manifest.json', 'status.json', 'request.json', 'source.claim', 'aggregate.claim', 'audio/00000-0-60000.flac']) {
+      expect(mayRead('Splitter', `${job}/${key}`), `splitter reads ${key}`).toBe(true);
+    }
+    expect(mayRead('Splitter', `${job}/chunks/00000-0-60000.json`)).toBe(false);
+    expect(mayRead('Aggregator', `${job}/chunks/00000-0-60000.json`)).toBe(true);
+    expect(mayRead('Transcriber', `${job}/chunks/00000-0-60000.json`)).toBe(true);
   });
 });

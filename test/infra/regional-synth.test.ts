@@ -147,7 +147,8 @@ describe('IAM per function', () => {
   });
 
   it('keeps the splitter (ffmpeg on untrusted uploads) away from keys, tenant records and results', () => {
-    for (const key of ['api-keys/0f3a.json', 'tenants/acme/jobs/j1.json', 'results/other-job/transcript.json', 'results/other-job/transcript.txt', 'webhooks/dead-letter/j/w.json']) {
+    // nor chunk transcripts of any job (job ids carry no tenant): it lists which exist instead
+    for (const key of ['api-keys/0f3a.json', 'tenants/acme/jobs/j1.json', 'results/other-job/transcript.json', 'results/other-job/transcript.txt', 'webhooks/dead-letter/j/w.json', 'jobs/j1/chunks/00001-0-1000.json']) {
       expect(can('splitter', 's3:GetObject', object(key)), `splitter reads ${key}`).toBe(false);
     }
     for (const key of ['api-keys/x.json', 'tenants/acme/jobs/j1.json', 'inbox/talk.mp3', 'uploads/j1/talk.mp3']) {
@@ -155,7 +156,7 @@ describe('IAM per function', () => {
     }
     expect(can('splitter', 's3:DeleteObject', object('results/j1/transcript.json'))).toBe(false);
     // What it needs: the uploads, job state, the running index, and writing a failed job's result.
-    for (const key of ['inbox/a b+c ü.mp3', 'uploads/j1/talk.m4a', 'tenants/acme/inbox/talk.mp3', 'jobs/j1/manifest.json', 'jobs/j1/chunks/00001-0-1000.json']) {
+    for (const key of ['inbox/a b+c ü.mp3', 'uploads/j1/talk.m4a', 'tenants/acme/inbox/talk.mp3', 'jobs/j1/manifest.json', 'jobs/j1/status.json', 'jobs/j1/request.json', 'jobs/j1/audio/00001-0-1000.flac']) {
       expect(can('splitter', 's3:GetObject', object(key)), `splitter reads ${key}`).toBe(true);
     }
     for (const key of ['jobs/j1/manifest.json', 'jobs/j1/audio/00001-0-1000.flac', 'jobs/j1/source.claim', 'running/j1', 'results/j1/transcript.json']) {
