@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { foldJournal, parseJournal } from '../../shared/core/backfill-ledger.js';
 import type { BackfillReport } from '../../shared/backfill/run.js';
 import { scratchDir } from '../fixtures/audio.js';
@@ -46,6 +46,13 @@ describe('voxpipe backfill (local directory)', () => {
     workDir = await scratchDir('backfill');
   });
   afterAll(() => double.close());
+  // A test that fails half-way (e.g. a wait that timed out on a loaded machine) must not leave its CLI running:
+  // it would keep calling the double and fail the next test's call counts too.
+  afterEach(async () => {
+    const left = [...running];
+    for (const child of left) child.kill('SIGKILL');
+    await Promise.all(left.map((child) => (child.exitCode === null && child.signalCode === null ? new Promise((r) => child.once('close', r)) : undefined)));
+  });
 
   const env = () => ({
     VOXPIPE_PROVIDER: 'openai-compatible',
@@ -176,8 +183,13 @@ describe('voxpipe backfill (local directory)', () => {
   }, 60_000);
 });
 
+/** CLI processes started and not yet exited. */
+const running = new Set<ChildProcess>();
+
 function start(args: string[], env: Record<string, string>): { child: ChildProcess; exited: Promise<{ code: number | null; stdout: string; stderr: string }> } {
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.on('close', () => running.delete(child));
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (b: Buffer) => {
