@@ -30,8 +30,9 @@ export async function buildCli() {
     platform: 'node',
     target: 'node20',
     // Bundled, packages included: one file to read instead of hundreds to resolve (half the start time).
-    // esbuild stays external (native binary; the dashboard imports it only to build its assets).
-    external: ['esbuild'],
+    // esbuild stays external (native binary; the dashboard imports it only to build its assets), and so does
+    // onnxruntime-node (native binding, Silero VAD pause finding).
+    external: ['esbuild', 'onnxruntime-node'],
     sourcemap: 'linked',
     metafile: true,
     logLevel: 'warning',

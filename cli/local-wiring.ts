@@ -8,6 +8,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createFfmpegAudioTools, encodeChatMp3 } from '../shared/adapters/ffmpeg-audio.js';
+import { withPauseFinder } from '../shared/adapters/silero-vad.js';
 import { type FfmpegBinaryOptions, resolveFfmpegBinaries } from '../shared/adapters/ffmpeg-binaries.js';
 import { createFsStore } from '../shared/adapters/fs-store.js';
 import { createMemoryQueue, type MemoryQueue } from '../shared/adapters/memory-queue.js';
@@ -68,7 +69,8 @@ export interface LocalAdapters {
 export function buildLocalAdapters(deps: LocalPipelineDeps): LocalAdapters {
   const { config, logger } = deps;
   const store = createFsStore(join(config.workDir, 'store'));
-  const audio = deps.audio ?? createFfmpegAudioTools(config.tools);
+  // Pause finder (VOXPIPE_PAUSES): Silero VAD by default, the energy detector for non-speech audio.
+  const audio = deps.audio ?? withPauseFinder(createFfmpegAudioTools(config.tools), config.pauses, (c) => logger.info('pause finder', { ...c }));
   const transcriber =
     deps.transcriber ??
     createTranscriber({

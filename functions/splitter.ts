@@ -9,6 +9,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { createFfmpegAudioTools } from '../shared/adapters/ffmpeg-audio.js';
+import { withPauseFinder } from '../shared/adapters/silero-vad.js';
 import { createS3DropArea } from '../shared/adapters/s3-drop-area.js';
 import { createSqsQueue } from '../shared/adapters/sqs-queue.js';
 import { errorMessage, InfrastructureError, PermanentError } from '../shared/core/errors.js';
@@ -55,7 +56,9 @@ const dropFolder = env.VOXPIPE_PROFILES
   : undefined;
 const deps = {
   store,
-  audio: createFfmpegAudioTools({ ffmpegPath: env.VOXPIPE_FFMPEG, ffprobePath: env.VOXPIPE_FFPROBE, searchPath: env.PATH }),
+  audio: withPauseFinder(createFfmpegAudioTools({ ffmpegPath: env.VOXPIPE_FFMPEG, ffprobePath: env.VOXPIPE_FFPROBE, searchPath: env.PATH }), env.VOXPIPE_PAUSES, (c) =>
+    logger.info('pause finder', { ...c }),
+  ),
   queue: createSqsQueue<ChunkTask>({ client: sqs, queueUrl: env.VOXPIPE_WORK_QUEUE_URL }),
   // Capabilities decide the chunk plan; building a transcriber does no I/O and needs no key.
   capabilities: createTranscriber({ provider: env.VOXPIPE_PROVIDER, model }).capabilities,

@@ -56,6 +56,8 @@ export const EnvSchema = z.object({
     .transform((v) => v === 'true' || v === '1'),
   /** The content guard after each provider call (`off`: store the first answer unchecked, e.g. for non-speech audio). */
   VOXPIPE_CONTENT_GUARD: z.enum(['retry', 'off']).default('retry'),
+  /** How the splitter finds pauses (see adapters/silero-vad.ts): Silero VAD unless it hears no speech (`auto`), always Silero, or the energy detector. */
+  VOXPIPE_PAUSES: z.enum(['auto', 'silero', 'energy']).default('auto'),
   VOXPIPE_WEBHOOK_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
   VOXPIPE_WEBHOOK_SECRET: optionalString.pipe(
     z
@@ -89,6 +91,8 @@ export interface VoxpipeConfig {
   readonly translateSpeech: boolean;
   /** `VOXPIPE_CONTENT_GUARD`: `retry` (default) re-asks suspect chunks and flags what stays suspect; `off` skips it. */
   readonly contentGuard: 'retry' | 'off';
+  /** `VOXPIPE_PAUSES`: pause finder of the splitter, `auto` (default: Silero VAD, the energy detector for non-speech or where the VAD cannot load), `silero`, `energy`. */
+  readonly pauses: 'auto' | 'silero' | 'energy';
   /** Where job events are POSTed as signed Standard Webhooks; set together with `webhookSecret`. */
   readonly webhookUrl?: string;
   /** `whsec_…` signing secret of `webhookUrl`. */
@@ -140,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     chat: chatConfig(e, apiKey, env),
     translateSpeech: e.VOXPIPE_TRANSLATE_SPEECH,
     contentGuard: e.VOXPIPE_CONTENT_GUARD,
+    pauses: e.VOXPIPE_PAUSES,
     webhookUrl: e.VOXPIPE_WEBHOOK_URL,
     webhookSecret: e.VOXPIPE_WEBHOOK_SECRET,
   };

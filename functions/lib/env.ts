@@ -47,6 +47,8 @@ export const SplitterEnv = BaseEnv.extend({
     .transform((v) => v?.split(',').map((l) => l.trim()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^[a-z]{2}$/, 'comma-separated ISO 639-1 codes such as fr,de')).optional()),
   VOXPIPE_SUMMARY: z.stringbool().default(false),
+  /** Pause finder: `auto` uses Silero VAD where its layer is deployed (onnxruntime-node), else the energy detector. */
+  VOXPIPE_PAUSES: EnvSchema.shape.VOXPIPE_PAUSES,
   /** Stack default vocabulary, comma separated (`-c vocabulary=…`): written into each job's options. */
   VOXPIPE_VOCABULARY: z
     .string()
