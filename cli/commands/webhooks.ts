@@ -23,6 +23,7 @@ import { jobKeys } from '../../shared/core/keys.js';
 import type { Transcript } from '../../shared/core/types.js';
 import type { BlobStore, JobEvent } from '../../shared/ports.js';
 import { systemClock } from '../../shared/providers/call-policy.js';
+import { jobAttempt } from '../../shared/stages/attempt.js';
 import { readJsonIfExists } from '../../shared/stages/store-json.js';
 import { WebhookTask } from '../../shared/core/webhook-task.js';
 
@@ -147,9 +148,12 @@ async function finalEventOf(
   for (const ext of RESULT_FORMATS) {
     if (await store.exists(jobKeys(jobId).result(ext))) resultKeys.push(jobKeys(jobId).result(ext));
   }
+  // A job restarted by the API's retry ended under its attempt's id (shared/stages/attempt.ts): re-raise that one.
+  const attempt = await jobAttempt(store, jobId);
+  const stamp = attempt > 1 ? { attempt } : {};
   return transcript.status === 'completed'
-    ? { type: 'job.completed', jobId, source: transcript.source, resultKeys }
-    : { type: 'job.failed', jobId, source: transcript.source, reason: transcript.error ?? 'failed', resultKeys };
+    ? { type: 'job.completed', jobId, source: transcript.source, resultKeys, ...stamp }
+    : { type: 'job.failed', jobId, source: transcript.source, reason: transcript.error ?? 'failed', resultKeys, ...stamp };
 }
 
 async function deadLetters(store: BlobStore, jobId: string): Promise<DeadLetterRecord[]> {

@@ -401,6 +401,20 @@ describe('AWS webhooks: queue → webhook Lambda → signed POST', () => {
     expect(Object.keys(ok?.payload?.data.links ?? {}).sort()).toEqual(['json', 'txt']);
   });
 
+  it('re-raises a retried job’s lost event under its attempt’s id, not the first failure’s', async () => {
+    // GIVEN a job that failed, was retried through the API (attempt 2 in its request) and failed again, its event lost
+    const jobId = 'job-lost-retried';
+    await store.put(jobKeys(jobId).result('json'), JSON.stringify({ id: jobId, source: `s3://${BUCKET}/inbox/${jobId}.mp3`, status: 'failed', error: 'corrupt audio', durationSeconds: 0, text: '', segments: [] }));
+    await store.put(`jobs/${jobId}/request.json`, JSON.stringify({ jobId, tenant: 'acme', options: {}, attempt: 2 }));
+    // WHEN the operator replays it
+    const { code, stderr } = await replayCli(jobId);
+    expect(code, stderr).toBe(0);
+    // THEN job.failed arrives under attempt 2's id (the first failure's id was delivered and would be dropped)
+    const id = webhookIdOf({ ...failed(jobId), attempt: 2 } as JobEvent);
+    expect(id).not.toBe(webhookIdOf(failed(jobId)));
+    await until('the re-raised delivery', () => received.some((r) => r.id === id && r.status === 204));
+  });
+
   it('abandons a hung attempt at its timeout without holding up other deliveries, and retries it after 5 s', async () => {
     // GIVEN a receiver that hangs on its first request, and another job with a healthy one
     const hung = failed('job-hang');
