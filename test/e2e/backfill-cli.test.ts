@@ -76,7 +76,8 @@ describe('voxpipe backfill (local directory)', () => {
     // GIVEN a run killed with SIGKILL once 50 files have finished
     const first = start(args('run'), env());
     const journalPath = join(workDir, 'run.jsonl');
-    await waitFor(async () => finishedCount(journalPath).then((n) => n >= 50), 150_000);
+    // Generous: on a loaded 2-core machine 50 files took over 150 s; the wait is a guard, not a timing assertion.
+    await waitFor(async () => finishedCount(journalPath).then((n) => n >= 50), 300_000);
     first.child.kill('SIGKILL');
     await first.exited;
     const atKill = foldJournal(parseJournal(await readFile(journalPath, 'utf8'))).entries;
@@ -122,7 +123,7 @@ describe('voxpipe backfill (local directory)', () => {
     expect(double.maxConcurrent).toBeLessThanOrEqual(CONCURRENCY);
     const outputs = (await readdir(join(workDir, 'out'), { recursive: true })).filter((f) => String(f).endsWith('.json'));
     expect(outputs).toHaveLength(FILES);
-  }, 300_000);
+  }, 600_000);
 
   it('stops submitting at the budget, and a re-run with a larger budget goes on where it stopped', async () => {
     // GIVEN $1 at $1 per audio minute: files of 2 s and up cost $0.033 and up, so about 29 fit
