@@ -14,7 +14,7 @@
  * Prints Markdown. Timings depend on machine load: nothing here is asserted.
  */
 import { join } from 'node:path';
-import { startApiServer } from '../cli/commands/serve.js';
+import { startApiServer } from '../cli/commands/serve-action.js';
 import { loadConfig } from '../shared/config.js';
 import { silentLogger } from '../test/e2e/local-harness.js';
 import { scratchDir } from '../test/fixtures/audio.js';

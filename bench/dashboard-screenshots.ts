@@ -5,7 +5,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startApiServer } from '../cli/commands/serve.js';
+import { startApiServer } from '../cli/commands/serve-action.js';
 import { loadConfig } from '../shared/config.js';
 import type { Transcript } from '../shared/core/types.js';
 import { silentLogger } from '../test/e2e/local-harness.js';

@@ -2,12 +2,14 @@
 // Compile the CLI (cli/main.ts and what it imports from shared/) to dist/cli/ with esbuild, so `voxpipe` starts
 // without compiling TypeScript. Run by `npm ci` / `npm install` (the `prepare` script) and before the tests
 // (vitest globalSetup), so what the tests run is what ships. npm packages are bundled too; modules imported
-// with `import()` (the AWS SDK for `backfill s3://` and `webhooks replay --bucket`) become chunks of their
-// own, loaded only by the commands that use them.
+// with `import()` become chunks of their own, loaded only by the commands that use them: each command's action
+// (cli/commands/<cmd>-action.ts, with the pipeline, zod, openai, ajv, yaml, pino) and the AWS SDK (`backfill
+// s3://`, `webhooks replay --bucket`). `voxpipe --help` loads main.js and its static imports only: commander and
+// the command definitions (test/unit/cli-startup-graph.test.ts reads dist/cli/metafile.json to keep it so).
 //
 // The new build is written beside dist/cli and swapped in with two renames, so a CLI starting meanwhile
 // finds either the old build, the new one, or none (bin/voxpipe.mjs then runs the sources through tsx).
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -53,6 +55,9 @@ export async function buildCli() {
       throw new Error(`${input} uses import.meta.dirname: in the CLI bundle it would name cli/; resolve paths another way`);
     }
   }
+  // What each output holds and imports: test/unit/cli-startup-graph.test.ts reads it to keep heavy packages off
+  // the static import graph of main.js (what `voxpipe --help` loads).
+  writeFileSync(join(outdir, 'metafile.json'), JSON.stringify(result.metafile));
   const current = join(dist, 'cli');
   const old = join(dist, `cli.old-${tag}`);
   if (existsSync(current)) renameSync(current, old);

@@ -1,6 +1,6 @@
 /** `voxpipe jobs list`: filters by state and finds stuck jobs (unfinished, status older than the deadline). */
 import { describe, expect, it } from 'vitest';
-import { listJobs } from '../../cli/commands/jobs.js';
+import { listJobs } from '../../cli/commands/jobs-action.js';
 import { createFsStore } from '../../shared/adapters/fs-store.js';
 import { jobKeys } from '../../shared/core/keys.js';
 import { scratchDir } from '../fixtures/audio.js';

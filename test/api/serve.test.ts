@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listJobs } from '../../cli/commands/jobs.js';
+import { listJobs } from '../../cli/commands/jobs-action.js';
 import { createFsStore } from '../../shared/adapters/fs-store.js';
 import { createApiKey } from '../../shared/api/api-keys.js';
 import type { Transcript } from '../../shared/core/types.js';

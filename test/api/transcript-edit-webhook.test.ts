@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedJob, syntheticTranscript } from '../../bench/dashboard-fixture.js';
-import { type ApiServer, startApiServer } from '../../cli/commands/serve.js';
+import { type ApiServer, startApiServer } from '../../cli/commands/serve-action.js';
 import { createFsStore } from '../../shared/adapters/fs-store.js';
 import type { WebhookPayload } from '../../shared/adapters/webhook-notifier.js';
 import { createApiKey } from '../../shared/api/api-keys.js';

@@ -6,7 +6,7 @@ import { request } from 'node:http';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiServer, startApiServer } from '../../cli/commands/serve.js';
+import { type ApiServer, startApiServer } from '../../cli/commands/serve-action.js';
 import { createApiKey } from '../../shared/api/api-keys.js';
 import { loadConfig } from '../../shared/config.js';
 import { silentLogger } from '../e2e/local-harness.js';
