@@ -24,24 +24,34 @@ const functionEnv = (t: CfnTemplate, idPrefix: string): Record<string, unknown> 
   return fn![1].Properties?.Environment?.Variables ?? {};
 };
 
+// Each documented option is in one of three synths (each synth takes 20–40 s of CPU): options that could interact
+// (webhooks with enrichments and the dashboard; profiles with their own webhook and another provider) share one.
 describe(`context combinations synthesize in ${TEST_ENV.region}`, () => {
-  it('defaults, with an alarm email and an existing key secret', { timeout: SYNTH_TIMEOUT }, async () => {
-    const t = await synth({ alarmEmail: 'ops@example.com', apiKeySecretName: 'voxpipe/mistral' });
+  it('defaults, with an alarm email, an existing key secret and Mistral at a regional endpoint (-c baseUrl, finding 4)', { timeout: SYNTH_TIMEOUT }, async () => {
+    const t = await synth({ alarmEmail: 'ops@example.com', apiKeySecretName: 'voxpipe/mistral', baseUrl: 'https://api.eu.mistral.ai/v1' });
     expect(ofType(t, 'AWS::SNS::Subscription').length).toBeGreaterThan(0);
+    expect(functionEnv(t, 'TranscriberFunction')).toMatchObject({ VOXPIPE_BASE_URL: 'https://api.eu.mistral.ai/v1' });
   });
 
-  it('webhooks: -c webhookSecretName -c webhookUrl', { timeout: SYNTH_TIMEOUT }, async () => {
-    const t = await synth({ webhookSecretName: 'voxpipe/webhook-signing', webhookUrl: 'https://example.com/voxpipe' });
+  it('webhooks (-c webhookSecretName -c webhookUrl), enrichments (-c enrich -c translate -c summary, another chat provider with its key secret) and the web dashboard (-c dashboard=true)', { timeout: SYNTH_TIMEOUT }, async () => {
+    const t = await synth({
+      webhookSecretName: 'voxpipe/webhook-signing',
+      webhookUrl: 'https://example.com/voxpipe',
+      enrich: 'true',
+      translate: 'fr,de',
+      summary: 'true',
+      chatProvider: 'openrouter',
+      chatApiKeySecretName: 'voxpipe/openrouter',
+      dashboard: 'true',
+    });
     expect(ofType(t, 'AWS::Lambda::Function').some(([id]) => id.startsWith('Webhooks'))).toBe(true);
-  });
-
-  it('enrichments: -c enrich, -c translate -c summary, another chat provider with its key secret', { timeout: SYNTH_TIMEOUT }, async () => {
-    const t = await synth({ enrich: 'true', translate: 'fr,de', summary: 'true', chatProvider: 'openrouter', chatApiKeySecretName: 'voxpipe/openrouter' });
     expect(functionEnv(t, 'Enricher')).toMatchObject({ VOXPIPE_CHAT_PROVIDER: 'openrouter' });
     expect(functionEnv(t, 'SplitterFunction')).toMatchObject({ VOXPIPE_TRANSLATE: 'fr,de', VOXPIPE_SUMMARY: 'true' });
+    expect(ofType(t, 'AWS::CloudFront::Distribution')).toHaveLength(1);
+    expect(functionEnv(t, 'ApiHandler')).toHaveProperty('VOXPIPE_SESSION_SECRET_ARN');
   });
 
-  it('drop-folder profiles: -c profilesFile', { timeout: SYNTH_TIMEOUT }, async () => {
+  it('drop-folder profiles (-c profilesFile) with openai-compatible at its base URL (-c provider -c model -c baseUrl, finding 4)', { timeout: SYNTH_TIMEOUT }, async () => {
     const file = join(dir, 'profiles.yaml');
     writeFileSync(
       file,
@@ -56,23 +66,14 @@ describe(`context combinations synthesize in ${TEST_ENV.region}`, () => {
         '',
       ].join('\n'),
     );
-    const t = await synth({ profilesFile: file, webhookSecretName: 'voxpipe/webhook-signing' });
+    const t = await synth({
+      profilesFile: file,
+      webhookSecretName: 'voxpipe/webhook-signing',
+      provider: 'openai-compatible',
+      model: 'mistralai/Voxtral-Mini-3B-2507',
+      baseUrl: 'https://vllm.example.com/v1',
+    });
     expect(String(functionEnv(t, 'SplitterFunction').VOXPIPE_PROFILES)).toContain('french-radio');
-  });
-
-  it('openai-compatible with its base URL: -c provider -c model -c baseUrl (finding 4)', { timeout: SYNTH_TIMEOUT }, async () => {
-    const t = await synth({ provider: 'openai-compatible', model: 'mistralai/Voxtral-Mini-3B-2507', baseUrl: 'https://vllm.example.com/v1' });
     expect(functionEnv(t, 'TranscriberFunction')).toMatchObject({ VOXPIPE_PROVIDER: 'openai-compatible', VOXPIPE_BASE_URL: 'https://vllm.example.com/v1' });
-  });
-
-  it('web dashboard: -c dashboard=true (CloudFront, session key secret, dashboard routes)', { timeout: SYNTH_TIMEOUT }, async () => {
-    const t = await synth({ dashboard: 'true' });
-    expect(ofType(t, 'AWS::CloudFront::Distribution')).toHaveLength(1);
-    expect(functionEnv(t, 'ApiHandler')).toHaveProperty('VOXPIPE_SESSION_SECRET_ARN');
-  });
-
-  it('Mistral at a regional endpoint: -c baseUrl (finding 4)', { timeout: SYNTH_TIMEOUT }, async () => {
-    const t = await synth({ baseUrl: 'https://api.eu.mistral.ai/v1' });
-    expect(functionEnv(t, 'TranscriberFunction')).toMatchObject({ VOXPIPE_BASE_URL: 'https://api.eu.mistral.ai/v1' });
   });
 });
