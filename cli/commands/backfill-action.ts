@@ -5,6 +5,7 @@
  *
  * The action of the command, loaded with `import()` when it runs; its definition (options, help) is ./backfill.ts.
  */
+import type { PipelineFlags } from './pipeline-flags.js';
 import { createHash } from 'node:crypto';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -20,12 +21,11 @@ import { reportCsv } from '../../shared/core/backfill-ledger.js';
 import { ASSUMED_REALTIME_FACTOR, type BackfillEstimate, formatDuration, USD_PER_AUDIO_MINUTE } from '../../shared/core/backfill-plan.js';
 import { ConfigError } from '../../shared/core/errors.js';
 import { parseS3Url } from '../../shared/core/s3-url.js';
-import type { ResultExt } from '../../shared/core/keys.js';
 import { createLocalRunner } from '../backfill-local-runner.js';
 import { createLocalPipeline } from '../local-pipeline.js';
 
 /** Options of `voxpipe backfill`, as commander parses them. */
-export interface BackfillFlags {
+export interface BackfillFlags extends PipelineFlags {
   dryRun: boolean;
   json: boolean;
   budgetUsd?: number;
@@ -37,17 +37,6 @@ export interface BackfillFlags {
   bucket?: string;
   profile?: string;
   pollSeconds: number;
-  out: string;
-  provider?: string;
-  model?: string;
-  baseUrl?: string;
-  language?: string;
-  concurrency?: string;
-  chunkSeconds?: string;
-  format: ResultExt[];
-  workDir?: string;
-  progress: boolean;
-  verbose: boolean;
 }
 
 /** `voxpipe backfill`: run it (called by ./backfill.ts when the command runs). */

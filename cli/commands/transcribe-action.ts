@@ -4,12 +4,12 @@
  *
  * The action of the command, loaded with `import()` when it runs; its definition (options, help) is ./transcribe.ts.
  */
+import type { PipelineFlags } from './pipeline-flags.js';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import pLimit from 'p-limit';
 import { type ConfigOverrides, loadConfig } from '../../shared/config.js';
 import { ConfigError, errorMessage } from '../../shared/core/errors.js';
-import type { ResultExt } from '../../shared/core/keys.js';
 import { createPinoLogger } from '../../shared/adapters/pino-logger.js';
 import type { EnrichOptions } from '../../shared/stages/enrich.js';
 import { uniqueResultNames } from '../result-names.js';
@@ -18,21 +18,12 @@ import { createProgress } from '../progress.js';
 import { exitOnInterrupt, runTally } from '../interrupt.js';
 
 /** Options of `voxpipe transcribe`, as commander parses them. */
-export interface TranscribeFlags {
-  out: string;
-  provider?: string;
-  model?: string;
-  baseUrl?: string;
-  language?: string;
-  concurrency?: string;
-  chunkSeconds?: string;
+export interface TranscribeFlags extends PipelineFlags {
   timestamps?: string;
-  format: ResultExt[];
   words: boolean;
   diarize: boolean;
   vocabulary?: string;
   force: boolean;
-  workDir?: string;
   translate?: string[];
   translateSpeech?: boolean;
   summary: boolean;
@@ -42,8 +33,6 @@ export interface TranscribeFlags {
   webhook?: string;
   webhookSecret?: string;
   webhookSecretFile?: string;
-  progress: boolean;
-  verbose: boolean;
 }
 
 /** `voxpipe transcribe`: run it (called by ./transcribe.ts when the command runs). */
