@@ -7,6 +7,8 @@
  * 3. Chunks are close to `targetSeconds`, and longer pauses are preferred (cleaner sentence breaks).
  * Only when rule 1 and 2 conflict (speech runs on for `maxSeconds`) is a `forced` cut made, with a
  * declared overlap so the stitcher can recover the word that the cut went through.
+ * With `contextSeconds` (diarized jobs), a chunk after a pause cut also hears the end of the chunk before it, so
+ * speaker labels can be linked across the cut; the stitcher keeps those words once, from the earlier chunk.
  */
 import type { ChunkPlan, CutKind, Pause, PlannedChunk, PlanOptions } from './types.js';
 
@@ -115,7 +117,8 @@ function cutAll(duration: number, pauses: readonly Pause[], opts: PlanOptions): 
   let pos = 0;
   let startCut: CutKind = 'edge';
   while (pos < duration) {
-    const audioStart = startCut === 'forced' ? Math.max(0, pos - half) : pos;
+    const context = contextBefore(pos, chunks.at(-1), duration, pauses, opts);
+    const audioStart = startCut === 'forced' ? Math.max(0, pos - Math.max(half, context)) : pos - context;
     const cut = nextCut(pos, audioStart, duration, pauses, opts);
     if (!cut) {
       chunks.push({
@@ -141,6 +144,18 @@ function cutAll(duration: number, pauses: readonly Pause[], opts: PlanOptions): 
     startCut = cut.kind;
   }
   return chunks;
+}
+
+/**
+ * Seconds of audio before a cut at `pos` that the chunk starting there also hears (`contextSeconds`), never
+ * reaching back past the previous chunk's own span. None after or for a silent chunk: silence links no speakers.
+ * At a forced cut the larger of this and half the overlap is used.
+ */
+function contextBefore(pos: number, prev: RawChunk | undefined, duration: number, pauses: readonly Pause[], opts: PlanOptions): number {
+  const wanted = opts.contextSeconds ?? 0;
+  if (wanted <= 0 || !prev || prev.endCut === 'edge' || insidePause(prev.start, prev.end, pauses)) return 0;
+  if (silentCut(pos, pos + opts.maxSeconds, duration, pauses, opts) !== undefined) return 0;
+  return Math.max(0, Math.min(wanted, pos - prev.keepFrom));
 }
 
 /** The end of the chunk that keeps audio from `pos`, or undefined when the chunk runs to the end of the file. */
@@ -216,9 +231,14 @@ function forcedCut(pos: number, hi: number, duration: number, opts: PlanOptions)
   return Math.min(latest, (pos + duration) / 2);
 }
 
+/** True when `[start, end]` lies inside one pause. */
+function insidePause(start: number, end: number, pauses: readonly Pause[]): boolean {
+  const around = pauses[firstEndingAfter(pauses, start)];
+  return around !== undefined && around.start <= start && end <= around.end;
+}
+
 function finish(c: RawChunk, index: number, pauses: readonly Pause[]): PlannedChunk {
-  const around = pauses[firstEndingAfter(pauses, c.start)];
-  const silent = around !== undefined && around.start <= c.start && c.end <= around.end;
+  const silent = insidePause(c.start, c.end, pauses);
   return {
     index,
     ...c,
@@ -264,10 +284,11 @@ function clamp(x: number, lo: number, hi: number): number {
 
 function assertOptions(opts: PlanOptions): void {
   const { targetSeconds: t, maxSeconds: max, overlapSeconds: ov, minPauseSeconds: mp } = opts;
-  if (!(t > 0 && max >= t && ov >= 0 && ov < max / 2 && mp >= 0 && t > ov / 2)) {
+  const ctx = opts.contextSeconds ?? 0;
+  if (!(t > 0 && max >= t && ov >= 0 && ov < max / 2 && mp >= 0 && t > ov / 2 && ctx >= 0 && ctx < max / 2)) {
     throw new RangeError(
-      `invalid chunk plan options (target ${t}, max ${max}, overlap ${ov}, min pause ${mp}): ` +
-        'need 0 < target <= max, 0 <= overlap < max/2, overlap/2 < target, min pause >= 0',
+      `invalid chunk plan options (target ${t}, max ${max}, overlap ${ov}, min pause ${mp}, context ${ctx}): ` +
+        'need 0 < target <= max, 0 <= overlap < max/2, overlap/2 < target, min pause >= 0, 0 <= context < max/2',
     );
   }
 }

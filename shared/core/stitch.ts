@@ -2,7 +2,9 @@
  * Stitches per-chunk transcripts into one timeline.
  *
  * Every chunk becomes a list of tokens (whitespace-separated words with punctuation, each with an absolute
- * time, real or estimated) grouped into segments. Pause seams need nothing: the audio did not overlap.
+ * time, real or estimated) grouped into segments. Pause seams need nothing unless the later chunk also heard
+ * the end of the earlier one for speaker linking (`contextSeconds`): those words are kept once, from the
+ * earlier chunk (see `resolveContext`).
  * Forced seams overlap by `overlapSeconds`, so the words spoken there arrive twice:
  * - both sides have word timestamps: each word belongs to the side its midpoint falls in (`[keepFrom, keepUntil)`);
  * - otherwise: the tail of one side is aligned with the head of the other on normalized tokens, the longest
@@ -57,6 +59,11 @@ export function stitchChunks(inputs: readonly StitchInput[], opts: StitchOptions
       resolveSeam(a, b, warnings);
       seams.push([a, b]);
     }
+  }
+  for (const [i, b] of pieces.entries()) {
+    if (b.chunk.startCut !== 'pause' || b.chunk.start >= b.chunk.keepFrom) continue;
+    const a = pieces[i - 1];
+    resolveContext(a?.chunk.index === b.chunk.index - 1 ? a : undefined, b);
   }
   const perPiece = pieces.map(pieceSegments);
   for (const [a, b] of seams) joinAcrossSeam(perPiece, pieces.indexOf(a), pieces.indexOf(b), a.chunk.keepUntil);
@@ -282,6 +289,31 @@ function resolveSeam(a: Piece, b: Piece, warnings: string[]): void {
   }
 }
 
+/** How many words an aligned context seam may land from the timed one before the alignment is distrusted. */
+const CONTEXT_ALIGN_SLACK_TOKENS = 8;
+
+/**
+ * A pause seam where `b` also heard the end of `a` (speaker context, `PlanOptions.contextSeconds`): the words
+ * both heard are kept once, from `a`, which heard them inside its own span. Word-timed `b`: its words before the
+ * cut go. Otherwise the overlap is aligned on text (segment times are only interpolated within a segment), and
+ * the alignment is used only when it lands within `CONTEXT_ALIGN_SLACK_TOKENS` words of the timed cut; else `b`'s tokens
+ * timed before the cut go. Without `a` (a failed chunk), `b`'s context is dropped all the same: it belongs to
+ * the failed chunk's span.
+ */
+function resolveContext(a: Piece | undefined, b: Piece): void {
+  const seam = b.chunk.keepFrom;
+  const byTime = firstFrom(b.tokens, b.from, b.until, seam);
+  if (b.wordTimed || !a) b.from = byTime;
+  else {
+    const aUntil = a.until;
+    if (!alignOverlap(a, b, seam, 'earlier') || Math.abs(b.from - byTime) > CONTEXT_ALIGN_SLACK_TOKENS) {
+      a.until = aUntil;
+      b.from = byTime;
+    }
+  }
+  if (b.words) b.wordsFrom = firstFrom(b.words, b.wordsFrom, b.wordsUntil, seam);
+}
+
 /** First index in `[from, until)` whose midpoint is at or after `seam`. */
 function firstFrom(
   items: readonly { start: number; end: number }[],
@@ -298,11 +330,12 @@ function firstFrom(
 
 /**
  * Finds the longest run of equal normalized tokens between the tail of `a` and the head of `b` (ties: the run
- * closest to the seam on both sides) and keeps it once: its first half from `a`, its second half from `b`; what
+ * closest to the seam on both sides) and keeps it once: its first half from `a`, its second half from `b`
+ * (`keep: 'earlier'`: all of it from `a`); what
  * follows it in `a` and precedes it in `b` is dropped.
  * A single-token run counts only when it is exactly `a`'s last and `b`'s first token.
  */
-function alignOverlap(a: Piece, b: Piece, seam: number): boolean {
+function alignOverlap(a: Piece, b: Piece, seam: number, keep: 'split' | 'earlier' = 'split'): boolean {
   const reach = Math.max(3, 2 * (a.chunk.end - a.chunk.keepUntil + b.chunk.keepFrom - b.chunk.start));
   const tailFrom = Math.max(
     a.from,
@@ -327,7 +360,8 @@ function alignOverlap(a: Piece, b: Piece, seam: number): boolean {
   // Each chunk is most reliable away from its own edges, and the words right at a cut may be clipped
   // (a model mangles them, yet they can still normalize equal). So `a` keeps the first half of the matched
   // run and `b` supplies the second half: the clipped word at `a`'s end comes from `b`, and vice versa.
-  const keepInA = Math.ceil(run.length / 2);
+  // At a context seam nothing is clipped (the cut is in a pause) and `a` heard the run inside its own span.
+  const keepInA = keep === 'earlier' ? run.length : Math.ceil(run.length / 2);
   a.until = tailFrom + run.endA - (run.length - keepInA);
   b.from = b.from + run.startB + keepInA;
   return true;

@@ -28,7 +28,8 @@ export type CutKind = 'edge' | 'pause' | 'forced';
 /**
  * One planned chunk. The audio sent to the model is `[start, end)`.
  * `[keepFrom, keepUntil)` is the part this chunk is authoritative for: outside it lies a declared
- * overlap with the neighbour (only at `forced` cuts, where no usable pause existed).
+ * overlap with the neighbour (at `forced` cuts, where no usable pause existed, half on each side; at `pause`
+ * cuts only with `PlanOptions.contextSeconds`, all of it before `keepFrom`).
  * Over a plan, the keep-spans tile `[0, duration)` exactly once.
  */
 export interface PlannedChunk {
@@ -58,6 +59,12 @@ export interface PlanOptions {
   readonly overlapSeconds: number;
   /** Pauses shorter than this are not used as cut points. */
   readonly minPauseSeconds: number;
+  /**
+   * Audio before a pause cut that the next chunk hears too (its `start` moves back, its `keepFrom` stays at the
+   * cut), so that speaker labels of separately diarized chunks can be linked through speech both heard
+   * (core/speakers.ts). Absent or 0: chunks cut at pauses do not overlap. Counted within `maxSeconds`.
+   */
+  readonly contextSeconds?: number;
 }
 
 /** The cut plan: data, produced by `planChunks` from probe + pause data. Stored in the job manifest. */
@@ -183,6 +190,11 @@ export interface JobManifest {
   readonly timestamps: 'provider' | 'cut-plan';
   /** Seconds of audio actually decoded (shorter than `probe.durationSeconds` for a truncated file). */
   readonly decodedSeconds?: number;
+  /**
+   * Which detector found the pauses the plan cuts at (`VOXPIPE_PAUSES`): `silero` (the Silero VAD) or `energy` (the
+   * energy detector: chosen, or `auto`'s fallback for non-speech or where the VAD did not load). Absent: not reported.
+   */
+  readonly pauseFinder?: 'silero' | 'energy';
   /** Warnings about the input found while splitting (e.g. truncation), copied into the result's `warnings`. */
   readonly warnings?: readonly string[];
 }

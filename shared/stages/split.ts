@@ -88,13 +88,13 @@ async function splitFresh(req: SplitRequest, deps: SplitDeps): Promise<JobManife
   const probe = await deps.audio.probe(req.localPath);
   const timestamps = usesProviderTimestamps(req.options, deps.capabilities);
   const chunkSeconds = balancedChunkSeconds(probe.durationSeconds, req.options.chunkSeconds, deps.parallelism);
-  const planOptions = planOptionsFor({ ...deps.capabilities, timestamps }, chunkSeconds);
+  const planOptions = planOptionsFor({ ...deps.capabilities, timestamps }, chunkSeconds, { diarize: req.options.diarize });
   const sender = chunkSender(req, deps);
 
   // Chunks whose place in the plan is already certain are encoded and sent while decoding goes on,
   // so transcription starts within seconds even for a 10-hour file (see core/plan-stream.ts).
   let replannedAt = -Infinity;
-  const { pauses, workPath, durationSeconds: decodedSeconds } = await deps.audio.analyze(req.localPath, {
+  const { pauses, workPath, durationSeconds: decodedSeconds, pauseFinder } = await deps.audio.analyze(req.localPath, {
     workDir: deps.workDir,
     noiseDb: deps.noiseDb ?? 'auto',
     minSilenceSeconds: MIN_PAUSE_SECONDS,
@@ -126,6 +126,7 @@ async function splitFresh(req: SplitRequest, deps: SplitDeps): Promise<JobManife
     pending: plan.chunks.filter((c) => !c.silent).map((c) => c.index),
     timestamps: timestamps ? 'provider' : 'cut-plan',
     decodedSeconds,
+    ...(pauseFinder ? { pauseFinder } : {}),
     ...(truncated ? { warnings: [truncated] } : {}),
   };
   if (truncated) deps.logger.warn('input truncated', { jobId: req.jobId, source: req.source, declaredSeconds: probe.durationSeconds, decodedSeconds });

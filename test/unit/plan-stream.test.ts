@@ -25,6 +25,9 @@ const options = fc.constantFrom<PlanOptions>(
   { targetSeconds: 30, maxSeconds: 45, overlapSeconds: 2, minPauseSeconds: 0.3 },
   { targetSeconds: 20, maxSeconds: 30, overlapSeconds: 2, minPauseSeconds: 0.3 },
   { targetSeconds: 120, maxSeconds: 180, overlapSeconds: 2, minPauseSeconds: 0.3 },
+  // Diarized jobs: speaker context before pause cuts.
+  { targetSeconds: 30, maxSeconds: 45, overlapSeconds: 2, minPauseSeconds: 0.3, contextSeconds: 10 },
+  { targetSeconds: 120, maxSeconds: 180, overlapSeconds: 2, minPauseSeconds: 0.3, contextSeconds: 10 },
 );
 
 describe('certainChunks (planning while decoding)', () => {

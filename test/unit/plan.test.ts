@@ -17,13 +17,16 @@ const optionsArb = fc
     maxFactor: fc.double({ min: 1, max: 3, noNaN: true }),
     overlapShare: fc.double({ min: 0, max: 0.2, noNaN: true }),
     minPause: fc.double({ min: 0, max: 1.5, noNaN: true }),
+    // Speaker context (diarized jobs) in a third of the cases.
+    contextShare: fc.oneof(fc.constant(0), fc.constant(0), fc.double({ min: 0, max: 0.45, noNaN: true })),
   })
   .map(
-    ({ target, maxFactor, overlapShare, minPause }): PlanOptions => ({
+    ({ target, maxFactor, overlapShare, minPause, contextShare }): PlanOptions => ({
       targetSeconds: target,
       maxSeconds: target * maxFactor,
       overlapSeconds: Math.min(2, target * overlapShare),
       minPauseSeconds: minPause,
+      ...(contextShare > 0 ? { contextSeconds: Math.min(10, target * maxFactor * contextShare) } : {}),
     }),
   );
 
@@ -48,6 +51,18 @@ const caseArb = fc
 
 function usable(plan: ChunkPlan): Pause[] {
   return plan.pauses.filter((p) => p.end - p.start >= plan.options.minPauseSeconds);
+}
+
+/**
+ * The speaker context the chunk at `i` must hear before its keep-span: `contextSeconds` (or what is left of the
+ * previous chunk's span) after a cut between two chunks that are not silence; else none.
+ */
+function contextOf(plan: ChunkPlan, i: number): number {
+  const c = plan.chunks[i];
+  const prev = plan.chunks[i - 1];
+  const ctx = plan.options.contextSeconds ?? 0;
+  if (!c || !prev || c.startCut === 'edge' || ctx <= 0 || prev.silent || c.silent) return 0;
+  return Math.min(ctx, c.keepFrom - prev.keepFrom);
 }
 
 describe('planChunks properties', () => {
@@ -115,11 +130,11 @@ describe('planChunks properties', () => {
             const reachable = usable(plan).filter((p) => p.start > c.keepFrom && p.start <= hi && p.end >= lo);
             expect(reachable).toEqual([]);
             expect(c.end - c.keepUntil).toBeCloseTo(half, 9);
-            expect(next ? next.keepFrom - next.start : 0).toBeCloseTo(half, 9);
+            expect(next ? next.keepFrom - next.start : 0).toBeCloseTo(next ? Math.min(next.keepFrom, Math.max(half, contextOf(plan, i + 1))) : 0, 9);
           } else {
             expect(c.end).toBe(c.keepUntil);
           }
-          if (c.startCut !== 'forced') expect(c.start).toBe(c.keepFrom);
+          if (c.startCut !== 'forced') expect(c.start).toBe(c.keepFrom - contextOf(plan, i));
         });
         expect(plan.chunks[0]?.startCut ?? 'edge').toBe('edge');
       }),

@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../fixtures/prng.js';
 import { linkSpeakers } from '../../shared/core/speakers.js';
+import { planChunks } from '../../shared/core/plan.js';
+import { planOptionsFor } from '../../shared/core/plan-options.js';
 import type { ChunkTranscript, CutKind, PlannedChunk, Segment } from '../../shared/core/types.js';
 
 /** A conversation of people A, B, C: turns of 2–6 s, absolute times. */
@@ -112,5 +114,43 @@ describe('linkSpeakers with three people', () => {
     }
     expect(merged).toBe(0);
     console.log(`three people, four 30-s chunks, forced cuts: ${linkedAll}/50 runs with one label per person`);
+  });
+});
+
+describe('linkSpeakers on planned chunks with speaker context (diarized jobs)', () => {
+  /** 20-minute calls, chunks planned at the conversation's pauses as the split stage plans them (120-s default). */
+  function run(people: string[], diarize: boolean, seeds = 30): { exact: number; merged: number; meanLabels: number } {
+    let exact = 0;
+    let merged = 0;
+    let labelCount = 0;
+    const opts = planOptionsFor({ timestamps: true, maxUploadBytes: 100 * 1024 * 1024, maxAudioSeconds: 3600 }, 120, { diarize });
+    for (let seed = 1; seed <= seeds; seed += 1) {
+      const turns = conversation(1200, people, seed);
+      const pauses = turns.slice(1).map((t, i) => ({ start: (turns[i] as { end: number }).end, end: t.start }));
+      const chunks = planChunks(1200, pauses, opts).chunks.filter((c) => !c.silent);
+      const linked = linkSpeakers(chunks.map((c, i) => ({ chunk: c, transcript: diarized(c, turns, seed * 100 + i) })));
+      const labels = new Map<string, Set<string>>();
+      for (const { transcript } of linked) for (const s of transcript.segments ?? []) labels.set(s.speaker ?? '', (labels.get(s.speaker ?? '') ?? new Set()).add(s.text));
+      if ([...labels.values()].some((who) => who.size > 1)) merged += 1;
+      if (consistent(linked)) exact += 1;
+      labelCount += labels.size;
+    }
+    return { exact, merged, meanLabels: labelCount / seeds };
+  }
+
+  it('three people keep one label each over a 20-minute call; without the context they do not', () => {
+    const withContext = run(['A', 'B', 'C'], true);
+    const without = run(['A', 'B', 'C'], false);
+    console.log(`three people, 20 min, 120-s chunks: with speaker context ${withContext.exact}/30 calls one label per person; without ${without.exact}/30 (mean ${without.meanLabels.toFixed(1)} labels)`);
+    expect(withContext.merged).toBe(0);
+    expect(withContext.exact).toBe(30);
+    expect(without.exact).toBeLessThan(5);
+  });
+
+  it('four people: never one label for two people, most calls exact (a silent person can only be linked by elimination)', () => {
+    const four = run(['A', 'B', 'C', 'D'], true);
+    console.log(`four people, 20 min, 120-s chunks: ${four.exact}/30 calls one label per person, mean ${four.meanLabels.toFixed(1)} labels, ${four.merged} calls with two people under one label`);
+    expect(four.merged).toBe(0);
+    expect(four.exact).toBeGreaterThanOrEqual(15);
   });
 });

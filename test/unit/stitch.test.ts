@@ -112,6 +112,8 @@ const pausedCase = fc.record({
   }),
   target: fc.double({ min: 8, max: 40, noNaN: true }),
   overlap: fc.double({ min: 0.5, max: 3, noNaN: true }),
+  // Speaker context before pause cuts (diarized jobs) in half of the cases.
+  context: fc.oneof(fc.constant(0), fc.double({ min: 1, max: 10, noNaN: true })),
 });
 
 function words(result: { segments: readonly Segment[] }): string[] {
@@ -152,7 +154,7 @@ describe('stitchChunks properties', () => {
   for (const mode of ['words', 'segments', 'text'] as const) {
     it(`never drops or duplicates a word when pauses, forced cuts and silent chunks mix (${mode})`, () => {
       fc.assert(
-        fc.property(pausedCase, ({ ids, gaps, target, overlap }) => {
+        fc.property(pausedCase, ({ ids, gaps, target, overlap, context }) => {
           const spoken = spokenWords(ids, gaps);
           const duration = (spoken.at(-1) as Word).end + 1;
           const plan = planChunks(duration, pausesBetween(spoken, duration), {
@@ -160,6 +162,7 @@ describe('stitchChunks properties', () => {
             maxSeconds: target * 1.2,
             overlapSeconds: overlap,
             minPauseSeconds: 0.3,
+            ...(context > 0 ? { contextSeconds: Math.min(context, target * 0.5) } : {}),
           });
           const sent = plan.chunks.filter((c) => !c.silent);
           const result = stitchChunks(hear(sent, spoken, mode), {
