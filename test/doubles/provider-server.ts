@@ -29,6 +29,12 @@ export interface ProviderDoubleOptions {
    * see `misbehavingModel`). `call` is the request's 1-based arrival number.
    */
   readonly distort?: (words: Word[], ctx: { readonly call: number; readonly seconds: number; readonly body: Record<string, unknown> }) => Word[];
+  /**
+   * Diarization that can be checked: who speaks each heard word (e.g. `toneSpeakerOf`). With it, a diarized
+   * Mistral answer has one segment per turn and labels `speaker_1…` assigned in an order drawn per call, as
+   * separate calls of a real diarizer would (labels mean nothing across calls).
+   */
+  readonly speakerOf?: (word: string) => number;
 }
 
 /** What the double saw of one request. */
@@ -127,7 +133,7 @@ export async function startProviderDouble(opts: ProviderDoubleOptions): Promise<
     const words = opts.distort ? opts.distort(heard, { call: record.call, seconds: info.seconds, body: decoded.body }) : heard;
     const latency = opts.latencyMs?.(info.seconds) ?? 0;
     if (latency > 0) await delay(latency);
-    send(res, record, protocol.answer(decoded.body, words, info.seconds, record.path));
+    send(res, record, protocol.answer(decoded.body, words, info.seconds, record.path, { call: record.call, speakerOf: opts.speakerOf }));
   }
 
   function injectFault(res: ServerResponse, record: RecordedRequest, fault: Fault): void {

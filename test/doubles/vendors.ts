@@ -36,12 +36,18 @@ export interface VendorProtocol {
   /** A refusal the schema cannot express (vLLM and `verbose_json`, Mistral and `language` + timestamps). */
   refuse?(body: Record<string, unknown>): Answer | undefined;
   /** `path` tells a translation request (`/v1/audio/translations`) from a transcription one. */
-  answer(body: Record<string, unknown>, words: readonly Word[], audioSeconds: number, path: string): Answer;
+  answer(body: Record<string, unknown>, words: readonly Word[], audioSeconds: number, path: string, ctx?: AnswerContext): Answer;
   /**
    * Parse the spec and compile the validators now (the OpenAI document is 3 MB), so that cost is paid
    * when the double starts, not inside the first request, where a busy machine would time the client out.
    */
   warm?(): void;
+}
+
+/** Per-request facts an answer may use: the call's arrival number and a diarization oracle. */
+export interface AnswerContext {
+  readonly call: number;
+  readonly speakerOf?: (word: string) => number;
 }
 
 /** How the doubles "translate" speech into English: each recognized word prefixed `en:`. */
@@ -162,7 +168,7 @@ function mistral(): VendorProtocol {
       if (body.file === undefined) return { status: 400, body: errorBody(400, 'one of file, file_url or file_id is required') };
       return undefined;
     },
-    answer(body, words, seconds) {
+    answer(body, words, seconds, _path, ctx) {
       if (isVoxtral3Model(String(body.model))) {
         // Limits page: "Context window, shared by the audio and `context_bias`: 65,536 tokens → 400 error, nothing is cut".
         const bias = (body.context_bias as string[] | undefined) ?? [];
@@ -179,10 +185,12 @@ function mistral(): VendorProtocol {
           text: joinWords(words),
           language: (body.language as string | undefined) ?? null,
           segments: timed
-            ? segmentsOf(words).map((s, i) => ({
-                type: 'transcription_segment', text: s.text, start: s.start, end: s.end, score: null,
-                speaker_id: body.diarize === true ? `speaker_${(i % 2) + 1}` : null,
-              }))
+            ? body.diarize === true && ctx?.speakerOf
+              ? diarizedSegments(words, ctx.speakerOf, ctx.call)
+              : segmentsOf(words).map((s, i) => ({
+                  type: 'transcription_segment', text: s.text, start: s.start, end: s.end, score: null,
+                  speaker_id: body.diarize === true ? `speaker_${(i % 2) + 1}` : null,
+                }))
             : [],
           usage: { prompt_audio_seconds: Math.ceil(seconds), prompt_tokens: 4, completion_tokens: words.length, total_tokens: 4 + words.length },
         },
@@ -313,6 +321,29 @@ export function segmentsOf(words: readonly Word[]): { start: number; end: number
     } else out.push({ start: w.start, end: w.end, words: [w.word] });
   }
   return out.map((s) => ({ start: s.start, end: s.end, text: s.words.join(' ') }));
+}
+
+/**
+ * One segment per turn (a new segment at a pause or where the speaker changes); labels `speaker_1…` go to the
+ * people in an order drawn from `call`, so the same person gets different labels in different calls.
+ */
+function diarizedSegments(words: readonly Word[], speakerOf: (word: string) => number, call: number) {
+  const turns: { start: number; end: number; words: string[]; who: number }[] = [];
+  for (const w of words) {
+    const who = speakerOf(w.word);
+    const last = turns.at(-1);
+    if (last && last.who === who && w.start - last.end <= 0.5) {
+      last.end = w.end;
+      last.words.push(w.word);
+    } else turns.push({ start: w.start, end: w.end, words: [w.word], who });
+  }
+  // A per-call rotation of label numbers, applied in order of first appearance (as diarizers number speakers).
+  const offset = (call * 7) % 5;
+  const labels = new Map<number, string>();
+  return turns.map((t) => {
+    if (!labels.has(t.who)) labels.set(t.who, `speaker_${((labels.size + offset) % 5) + 1}`);
+    return { type: 'transcription_segment', text: t.words.join(' '), start: t.start, end: t.end, score: null, speaker_id: labels.get(t.who) ?? null };
+  });
 }
 
 function joinWords(words: readonly Word[]): string {
