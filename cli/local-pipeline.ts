@@ -246,7 +246,7 @@ function createJobEvents(webhooks: WebhookNotifier | undefined, onEvent: LocalPi
 function createSourceHashes(store: BlobStore, logger: Logger) {
   /** Full content hashes of the jobs this process is splitting, by job id (see `verifiedJobId`). */
   const hashing = new Map<string, Promise<string>>();
-  const sourceHashKey = (jobId: string) => `${jobKeys(jobId).root}source.sha256`;
+  const sourceHashKey = (jobId: string) => jobKeys(jobId).sourceHash;
 
   /**
    * The fingerprint id `base` when that job is new or was made from exactly this content; else the id of

@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import { createFsStore } from '../../shared/adapters/fs-store.js';
 import { loadConfig } from '../../shared/config.js';
+import { isJobStatusKey, JOBS_PREFIX } from '../../shared/core/keys.js';
 import type { JobState, JobStatus } from '../../shared/core/types.js';
 import type { BlobStore } from '../../shared/ports.js';
 
@@ -24,8 +25,8 @@ export async function listJobs(
   filter: { readonly status?: JobState; readonly stuck?: boolean; readonly deadlineMs: number; readonly now: number },
 ): Promise<ListedJob[]> {
   const jobs: ListedJob[] = [];
-  for await (const key of store.list('jobs/')) {
-    if (!/^jobs\/[^/]+\/status\.json$/.test(key)) continue;
+  for await (const key of store.list(JOBS_PREFIX)) {
+    if (!isJobStatusKey(key)) continue;
     const status = JSON.parse(new TextDecoder().decode(await store.get(key))) as JobStatus;
     const stuck = !TERMINAL.has(status.state) && filter.now - Date.parse(status.updatedAt) > filter.deadlineMs;
     if (filter.status && status.state !== filter.status) continue;

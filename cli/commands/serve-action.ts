@@ -21,6 +21,7 @@ import type { JobSubmitter, UrlSigner } from '../../shared/api/ports.js';
 import { type ApiJobRecord, apiKeys, readJobRequest, uploadKeyJobId } from '../../shared/api/records.js';
 import { type ConfigOverrides, loadConfig, type VoxpipeConfig } from '../../shared/config.js';
 import { AlreadyExistsError, errorMessage, NotFoundError } from '../../shared/core/errors.js';
+import { API_KEYS_PREFIX } from '../../shared/core/keys.js';
 import type { BlobStore, Logger } from '../../shared/ports.js';
 import { failJob } from '../../shared/stages/fail.js';
 import { createDashboard, createLocalEditNotifier } from '../dashboard.js';
@@ -249,7 +250,7 @@ function closeServer(server: Server): Promise<void> {
 }
 
 async function hasAnyKey(store: BlobStore): Promise<boolean> {
-  for await (const _ of store.list('api-keys/')) return true;
+  for await (const _ of store.list(API_KEYS_PREFIX)) return true;
   return false;
 }
 

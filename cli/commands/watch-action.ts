@@ -195,7 +195,7 @@ function createDropWatcher(opts: {
     if (!drop) return { path, status: 'failed', detail: 'not a drop (expected <profile>/<file>)' };
     const fail = async (reason: string, jobId?: string, results?: readonly (readonly [string, string])[]): Promise<DropResult> => {
       await finalizeSource({ drop, roots: LOCAL_DROP_ROOTS, status: 'failed', reason, jobId, results }, { drop: area, logger });
-      return { path, status: 'failed', detail: `failed/${drop.profile}/${drop.path}: ${reason}` };
+      return { path, status: 'failed', detail: `${dropKeys(drop, LOCAL_DROP_ROOTS).moved('failed')}: ${reason}` };
     };
     const file = join(dir, ...path.split('/'));
     if ((await lstat(file)).isSymbolicLink()) {
@@ -224,11 +224,11 @@ function createDropWatcher(opts: {
       if (!(err instanceof ConfigError)) throw err;
       const rejected = errorMessage(err);
       await admit({ rejected });
-      return { path, status: 'failed', detail: `failed/${drop.profile}/${drop.path}: ${rejected}` };
+      return { path, status: 'failed', detail: `${dropKeys(drop, LOCAL_DROP_ROOTS).moved('failed')}: ${rejected}` };
     }
     const force = opts.force || resolved.force;
     const admitted = await admit({ options: resolved.options, force, retentionDays: resolved.retentionDays }, await contentIdOf(file, size, mtimeMs));
-    if (admitted.outcome === 'rejected') return { path, status: 'failed', detail: `failed/${drop.profile}/${drop.path}: ${admitted.reason}` };
+    if (admitted.outcome === 'rejected') return { path, status: 'failed', detail: `${dropKeys(drop, LOCAL_DROP_ROOTS).moved('failed')}: ${admitted.reason}` };
     if (admitted.outcome === 'duplicate') return { path, status: 'duplicate', detail: `duplicate of ${admitted.duplicateOf}` };
     if (admitted.outcome === 'wait') return { path, status: 'waiting', detail: `waits for ${admitted.waitingFor} (same content, its job is still running)` };
     // run, resume, in-progress (this process's own claim): the job runs under the drop's job id, so a resumed

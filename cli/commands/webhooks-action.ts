@@ -136,7 +136,7 @@ async function finalEventOf(
 
 async function deadLetters(store: BlobStore, jobId: string): Promise<DeadLetterRecord[]> {
   const out: DeadLetterRecord[] = [];
-  for await (const key of store.list(`webhooks/dead-letter/${jobId}/`)) {
+  for await (const key of store.list(jobKeys(jobId).deadLettersPrefix)) {
     if (!key.endsWith('.json')) continue;
     const record = await readJsonIfExists<DeadLetterRecord>(store, key);
     if (record) out.push(record);

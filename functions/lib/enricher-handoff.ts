@@ -18,7 +18,7 @@ import { readJson } from '../../shared/stages/store-json.js';
 export type { EnrichMessage } from '../../shared/core/messages.js';
 
 /** Written by the enricher once the job's final event went out: its presence makes a redelivery a duplicate. */
-export const enrichmentRecordKey = (jobId: string): string => `${jobKeys(jobId).root}enrichment.json`;
+export const enrichmentRecordKey = (jobId: string): string => jobKeys(jobId).enrichmentRecord;
 
 export interface EnrichHandoffOptions {
   readonly store: BlobStore;

@@ -68,11 +68,7 @@ export type WebhookAttemptResult =
  * `delivered` is written on a 2xx; `attempt` is the claim of one attempt number by one queue message.
  */
 export function webhookStateKeys(jobId: string, webhookId: string) {
-  const root = `jobs/${jobId}/webhooks/${webhookId}`;
-  return {
-    delivered: `${root}/delivered.json`,
-    attempt: (generation: number, n: number) => `${root}/attempt-${generation}-${String(n).padStart(2, '0')}.claim`,
-  };
+  return jobKeys(jobId).webhook(webhookId);
 }
 
 /**

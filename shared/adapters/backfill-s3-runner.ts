@@ -13,7 +13,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CopyObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { NotFoundError, PermanentError, TransientError } from '../core/errors.js';
-import { jobKeys } from '../core/keys.js';
+import { dropProfilePrefixes, INBOX_PREFIX, jobKeys } from '../core/keys.js';
 import type { JobStatus, Transcript } from '../core/types.js';
 import type { JobRunner, SourceFile } from '../backfill/ports.js';
 import { type DropReason, REASON_SUFFIX } from '../core/profile-paths.js';
@@ -57,7 +57,7 @@ export interface S3CopyRunnerOptions {
 /** Build the runner. */
 export function createS3CopyRunner(opts: S3CopyRunnerOptions): JobRunner {
   const { client, bucket, store } = opts;
-  const inbox = opts.profile ? `inbox/${opts.profile}/` : (opts.inboxPrefix ?? 'inbox/');
+  const inbox = opts.profile ? dropProfilePrefixes(opts.profile).inbox : (opts.inboxPrefix ?? INBOX_PREFIX);
   const pollMs = opts.pollMs ?? 15_000;
   const wait = opts.sleep ?? ((ms: number) => sleep(ms));
   const jobTimeoutMs = opts.jobTimeoutMs ?? 24 * 3600_000;

@@ -11,6 +11,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Webhook } from 'standardwebhooks';
 import { PermanentError, errorMessage } from '../core/errors.js';
+import { jobKeys } from '../core/keys.js';
 import { type AttemptVerdict, maxAttemptsOf, retryDelayMs, verdictOf, WEBHOOK_RETRY_SCHEDULE_MS } from '../core/webhook-policy.js';
 import type { BlobStore, Clock, Logger } from '../ports.js';
 import { checkWebhookUrl, guardedLookup, redactUrl, type UrlPolicy } from './ssrf-guard.js';
@@ -173,7 +174,7 @@ export function storeDeadLetters(store: BlobStore): (record: DeadLetterRecord) =
 
 /** Key of a dead-letter record. */
 export function deadLetterKey(jobId: string, webhookId: string): string {
-  return `webhooks/dead-letter/${jobId}/${webhookId}.json`;
+  return jobKeys(jobId).deadLetter(webhookId);
 }
 
 /**

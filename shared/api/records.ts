@@ -1,21 +1,11 @@
 /**
- * What the job API stores, and where. Plain data plus key helpers; read and written through the BlobStore.
- *
- * ```
- * api-keys/<sha256(key)>.json            { tenant, name?, createdAt }: the key itself is never stored
- * tenants/<tenant>/inbox/<path>         the tenant's own audio: the only keys its `{ s3Key }` sources may name
- * tenants/<tenant>/jobs/<jobId>.json     the API's job record (source, options, webhook): "is this my job" is one GET
- * tenants/<tenant>/index/<rev-ts>-<id>   empty: newest-first index, so `GET /jobs?limit=N` reads O(N) records
- * tenants/<tenant>/retries/<jobId>/<n>   the claim (conditional write) that started attempt n: one retry per failure
- * jobs/<jobId>/request.json              the options the pipeline applies to this job (read by the splitter) and its
- *                                        attempt; rewritten from the record by every retry (`jobs/` expires)
- * uploads/<jobId>/<fileName>             the uploaded source of an `{ upload: true }` job
- * ```
+ * What the job API stores: plain data, read and written through the BlobStore. Where it lives
+ * (`api-keys/`, `tenants/<tenant>/…`, `uploads/`, `jobs/<jobId>/request.json`) is `apiKeys` in `core/keys.ts`.
  */
 import type { JobOptions } from '../core/types.js';
 import type { BlobStore } from '../ports.js';
 import { NotFoundError } from '../core/errors.js';
-import { jobRequestKey } from '../stages/attempt.js';
+import { apiKeys } from '../core/keys.js';
 
 /** Per-job options a client may choose. Provider and model are the deployment's (AWS) or the server's (local). */
 export type RequestedOptions = Partial<Pick<JobOptions, 'language' | 'chunkSeconds' | 'words' | 'diarize' | 'timestamps' | 'vocabulary'>>;
@@ -45,32 +35,8 @@ export interface JobRequest {
   readonly attempt?: number;
 }
 
-/** Keys of the API's objects. */
-export const apiKeys = {
-  apiKey: (keyHash: string) => `api-keys/${keyHash}.json`,
-  tenantJobsPrefix: (tenant: string) => `tenants/${tenant}/jobs/`,
-  tenantSourcesPrefix: (tenant: string) => `tenants/${tenant}/inbox/`,
-  /** Newest-first index of a tenant's jobs: `<13-digit (9999999999999 - createdAt ms)>-<jobId>`, sorted by key. */
-  tenantIndexPrefix: (tenant: string) => `tenants/${tenant}/index/`,
-  tenantIndexEntry: (tenant: string, createdAt: string, jobId: string) =>
-    `tenants/${tenant}/index/${String(9_999_999_999_999 - Date.parse(createdAt)).padStart(13, '0')}-${jobId}`,
-  /** Present once every record of the tenant has an index entry (written by the first listing after an upgrade). */
-  tenantIndexMarker: (tenant: string) => `tenants/${tenant}/index.v1`,
-  /** The first `POST /jobs` made with an `Idempotency-Key` (hashed). */
-  idempotency: (tenant: string, keyHash: string) => `tenants/${tenant}/idempotency/${keyHash}.json`,
-  tenantJob: (tenant: string, jobId: string) => `tenants/${tenant}/jobs/${jobId}.json`,
-  /** Claims of a job's retries, one per attempt (`0002.json` started attempt 2). */
-  retryClaimsPrefix: (tenant: string, jobId: string) => `tenants/${tenant}/retries/${jobId}/`,
-  retryClaim: (tenant: string, jobId: string, attempt: number) => `tenants/${tenant}/retries/${jobId}/${String(attempt).padStart(4, '0')}.json`,
-  request: jobRequestKey,
-  uploadsPrefix: 'uploads/',
-  upload: (jobId: string, fileName: string) => `uploads/${jobId}/${fileName}`,
-} as const;
-
-/** The job id of an API upload key (`uploads/<jobId>/<file>`), or undefined for any other key. */
-export function uploadKeyJobId(key: string): string | undefined {
-  return /^uploads\/([a-z0-9][a-z0-9-]{7,63})\/[^/]+$/.exec(key)?.[1];
-}
+/** Keys of the API's objects (the store's layout: `core/keys.ts`). */
+export { apiKeys, uploadKeyJobId } from '../core/keys.js';
 
 /** The options a job was submitted with through the API, or undefined for jobs the API did not start. */
 export async function readJobRequest(store: BlobStore, jobId: string): Promise<JobRequest | undefined> {

@@ -21,7 +21,7 @@ export async function resetFailedJob(store: BlobStore, jobId: string): Promise<v
   for await (const key of store.list(keys.resultsPrefix)) await store.delete(key);
   await store.delete(keys.claim);
   // The splitter's dedup claim (functions/lib/source-claim.ts): without removing it a restart is dropped as a duplicate.
-  await store.delete(`${keys.root}source.claim`);
+  await store.delete(keys.sourceClaim);
   await store.delete(keys.status);
 }
 

@@ -68,7 +68,7 @@ export class EditError extends VoxpipeError {
   }
 }
 
-const revisionKey = (jobId: string, n: number) => `${jobKeys(jobId).resultsPrefix}revisions/${String(n).padStart(5, '0')}.json`;
+const revisionKey = (jobId: string, n: number) => jobKeys(jobId).revision(n);
 
 /** The current transcript of a job (latest revision), or undefined when the job has no result yet. */
 export async function currentTranscript(store: BlobStore, jobId: string): Promise<RevisedTranscript | undefined> {

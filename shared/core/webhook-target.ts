@@ -6,6 +6,7 @@
  * the deployment's default secret.
  */
 import { z } from 'zod';
+import { jobKeys } from './keys.js';
 
 /** Prefix every per-job `secretName` must have: the webhook Lambda may read only secrets under it. */
 export const WEBHOOK_SECRET_PREFIX = 'voxpipe/webhooks/';
@@ -36,7 +37,7 @@ export type WebhookTarget = z.output<typeof WebhookTarget>;
 
 /** Key of a job's webhook target. */
 export function webhookTargetKey(jobId: string): string {
-  return `jobs/${jobId}/webhook.json`;
+  return jobKeys(jobId).webhookTarget;
 }
 
 /** True when `target` wants events of `type`. */

@@ -13,6 +13,7 @@
  */
 import type { ApiRequest, ApiResponse } from '../api/handler.js';
 import { formatOf, isResultExt, RESULT_FORMATS, type ResultExt } from '../core/formats.js';
+import { jobKeys } from '../core/keys.js';
 import { hashApiKey } from '../api/api-keys.js';
 import type { ApiKeyStore, ApiPrincipal } from '../api/ports.js';
 import { csrfRefusal, type Session, type Sessions, sameOrigin } from './session.js';
@@ -139,7 +140,7 @@ ${message ? `<p class="error" role="alert">${escapeHtml(message)}</p>` : ''}
       const job = await call('GET', `/jobs/${jobId}`);
       if (job.status !== 200) return json(job.status, job.body);
       const id = (job.body as { jobId: string }).jobId;
-      return { kind: 'download', key: `results/${id}/transcript.${ext}`, fileName: `${id}.${ext}`, contentType: DOWNLOAD_TYPES[ext] };
+      return { kind: 'download', key: jobKeys(id).result(ext), fileName: `${id}.${ext}`, contentType: DOWNLOAD_TYPES[ext] };
     }
     if (sub === '/jobs' && method === 'GET') {
       // The list with what a person looks for at a glance: duration, cost, progress (one job view per job).

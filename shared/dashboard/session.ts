@@ -17,6 +17,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { TENANT_PATTERN } from '../api/api-keys.js';
 import type { ApiKeyStore } from '../api/ports.js';
+import { revokedSessionKey } from '../core/keys.js';
 import type { BlobStore } from '../ports.js';
 
 /** Name of the session cookie. */
@@ -65,9 +66,6 @@ export interface Sessions {
   /** The `Set-Cookie` value that removes the cookie. */
   clearCookie(headers: Headers): string;
 }
-
-/** The revocation marker of a session. */
-export const revokedSessionKey = (id: string) => `dashboard-sessions/revoked/${id}`;
 
 export function createSessions(opts: SessionOptions): Sessions {
   if (opts.key.length < 32) throw new Error('the session key must have at least 32 bytes');

@@ -29,11 +29,10 @@ import { finalizeSource } from './finalize-source.js';
 import { readJsonIfExists, writeJson } from './store-json.js';
 
 /** `jobs/<jobId>/source.claim`: written once, conditionally, by the first drop (or upload) of a job. */
-export const sourceClaimKey = (jobId: string): string => `${jobKeys(jobId).root}source.claim`;
+export const sourceClaimKey = (jobId: string): string => jobKeys(jobId).sourceClaim;
 
 /** `jobs/<jobId>/waiting/<hash>.json`: a drop with the same content that waits for this job to end. */
-export const waitingKey = (jobId: string, source: string): string =>
-  `${jobKeys(jobId).root}waiting/${sourceDigest(source)}.json`;
+export const waitingKey = (jobId: string, source: string): string => jobKeys(jobId).waiting(sourceDigest(source));
 
 /** The claim record of a drop job. */
 export interface DropClaim {

@@ -10,7 +10,7 @@ import type { BlobStore, JobEvent } from '../ports.js';
 import { readJsonIfExists } from './store-json.js';
 
 /** `jobs/<jobId>/request.json`: the job API's request for the pipeline (options, webhook, attempt). */
-export const jobRequestKey = (jobId: string) => `${jobKeys(jobId).root}request.json`;
+export const jobRequestKey = (jobId: string): string => jobKeys(jobId).request;
 
 /** The job's current attempt (1 when the job was never retried, or was not started by the job API). */
 export async function jobAttempt(store: BlobStore, jobId: string): Promise<number> {

@@ -18,7 +18,7 @@ export interface DropRecord {
 }
 
 /** Key of a job's drop record. */
-export const dropRecordKey = (jobId: string): string => `${jobKeys(jobId).root}drop.json`;
+export const dropRecordKey = (jobId: string): string => jobKeys(jobId).drop;
 
 /** Mark a job as a drop-folder job (before it is split, so every way it can end finds the record). */
 export function writeDropRecord(store: BlobStore, jobId: string, record: DropRecord): Promise<void> {

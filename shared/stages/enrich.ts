@@ -13,7 +13,7 @@ import { errorMessage, PermanentError } from '../core/errors.js';
 import { CHAT_PROVIDERS } from '../core/provider-catalog.js';
 import { compileExtractionSchema, extractionMessages } from '../core/extract-validate.js';
 import { jobKeys } from '../core/keys.js';
-import { formatOf, renderFormat, type ResultExt, TRANSLATION_FORMATS } from '../core/formats.js';
+import { formatOf, renderFormat, TRANSLATION_FORMATS } from '../core/formats.js';
 import { mapReduceSummary, type Summarize, timestampedLine } from '../core/summary-map-reduce.js';
 import { summaryMessages } from '../core/summary-prompts.js';
 import {
@@ -65,12 +65,8 @@ export function wantsEnrichment(options: EnrichOptions): boolean {
 
 /** Keys of the enrichment results of a job, next to `results/<jobId>/transcript.<ext>`. */
 export function enrichKeys(jobId: string) {
-  const root = jobKeys(jobId).resultsPrefix;
-  return {
-    translation: (language: string, ext: ResultExt) => `${root}transcript.${language}.${ext}`,
-    summary: `${root}summary.md`,
-    extraction: `${root}extract.json`,
-  };
+  const { translation, summary, extraction } = jobKeys(jobId);
+  return { translation, summary, extraction };
 }
 
 /**
