@@ -7,6 +7,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { type Bucket, EventType } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { API_KEYS_PREFIX, RESULTS_PREFIX, TENANTS_PREFIX, everyObjectUnder as under, UPLOADS_PREFIX } from '../../shared/core/keys.js';
 import { access, grantBucketAccess, JOB_STATE } from './bucket-access.js';
 import { createHandler } from './handler.js';
 import { SplitQueueDestination } from './ingest.js';
@@ -66,15 +67,15 @@ export class Api extends Construct {
       props.bucket,
       this.fn,
       access(JOB_STATE, {
-        read: ['api-keys/*', 'tenants/*', 'results/*', 'uploads/*'],
-        write: ['tenants/*', 'uploads/*', 'results/*'],
-        delete: ['tenants/*', 'results/*'],
+        read: [under(API_KEYS_PREFIX), under(TENANTS_PREFIX), under(RESULTS_PREFIX), under(UPLOADS_PREFIX)],
+        write: [under(TENANTS_PREFIX), under(UPLOADS_PREFIX), under(RESULTS_PREFIX)],
+        delete: [under(TENANTS_PREFIX), under(RESULTS_PREFIX)],
       }),
     );
     props.splitQueue.grantSendMessages(this.fn);
-    props.bucket.addEventNotification(EventType.OBJECT_CREATED, new SplitQueueDestination(props.splitQueue), { prefix: 'uploads/' });
+    props.bucket.addEventNotification(EventType.OBJECT_CREATED, new SplitQueueDestination(props.splitQueue), { prefix: UPLOADS_PREFIX });
     if (props.uploadRetentionDays) {
-      props.bucket.addLifecycleRule({ id: 'expire-api-uploads', prefix: 'uploads/', expiration: Duration.days(props.uploadRetentionDays), noncurrentVersionExpiration: Duration.days(1) });
+      props.bucket.addLifecycleRule({ id: 'expire-api-uploads', prefix: UPLOADS_PREFIX, expiration: Duration.days(props.uploadRetentionDays), noncurrentVersionExpiration: Duration.days(1) });
     }
 
     this.httpApi = new HttpApi(this, 'HttpApi', {

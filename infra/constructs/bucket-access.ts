@@ -2,10 +2,10 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import type { CfnBucket, IBucket } from 'aws-cdk-lib/aws-s3';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
+import { everyObjectUnder as under, FAILED_PREFIX, INBOX_PREFIX, JOBS_PREFIX, PROCESSED_PREFIX, RESULTS_PREFIX, RUNNING_PREFIX } from '../../shared/core/keys.js';
 
 /**
- * Least-privilege access to the ingest bucket, per key prefix (layout: `shared/core/keys.ts`,
- * `shared/api/records.ts`). Each function gets exactly the prefixes its stage touches:
+ * Least-privilege access to the ingest bucket, per key prefix (layout and prefix constants: `shared/core/keys.ts`). Each function gets exactly the prefixes its stage touches:
  *
  * | prefix                | holds                                         | read                        | write / delete |
  * | --------------------- | --------------------------------------------- | --------------------------- | -------------- |
@@ -74,16 +74,16 @@ export function grantBucketAccess(bucket: IBucket, fn: IGrantable & Construct, a
 
 /** Prefixes every stage that moves drop-folder sources needs (finalizeDropJob: copy results, move the source). */
 export const DROP_MOVER: BucketAccess = {
-  read: ['inbox/*', 'results/*'],
-  write: ['results/*', 'processed/*', 'failed/*'],
-  delete: ['inbox/*'],
+  read: [under(INBOX_PREFIX), under(RESULTS_PREFIX)],
+  write: [under(RESULTS_PREFIX), under(PROCESSED_PREFIX), under(FAILED_PREFIX)],
+  delete: [under(INBOX_PREFIX)],
 };
 
 /** Job state: the manifest, status, chunk audio and results, claims, and the running index. */
 export const JOB_STATE: BucketAccess = {
-  read: ['jobs/*', 'running/*'],
-  write: ['jobs/*', 'running/*'],
-  delete: ['jobs/*', 'running/*'],
+  read: [under(JOBS_PREFIX), under(RUNNING_PREFIX)],
+  write: [under(JOBS_PREFIX), under(RUNNING_PREFIX)],
+  delete: [under(JOBS_PREFIX), under(RUNNING_PREFIX)],
 };
 
 /** Union of access sets. */

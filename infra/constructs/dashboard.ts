@@ -36,6 +36,7 @@ import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { buildSync } from 'esbuild';
 import { Construct } from 'constructs';
+import { DASHBOARD_SESSIONS_PREFIX, everyObjectUnder as under } from '../../shared/core/keys.js';
 import { DASHBOARD_CSP } from '../../shared/dashboard/routes.js';
 import { grantBucketAccess } from './bucket-access.js';
 
@@ -130,8 +131,8 @@ export class Dashboard extends Construct {
     });
     props.api.fn.addEnvironment('VOXPIPE_SESSION_SECRET_ARN', this.sessionSecret.secretArn);
     props.api.fn.addEnvironment('VOXPIPE_DASHBOARD_ORIGINS', `https://${this.distribution.distributionDomainName}`);
-    grantBucketAccess(props.bucket, props.api.fn, { read: ['dashboard-sessions/*'], write: ['dashboard-sessions/*'] });
-    props.bucket.addLifecycleRule({ id: 'expire-dashboard-session-revocations', prefix: 'dashboard-sessions/', expiration: Duration.days(1) });
+    grantBucketAccess(props.bucket, props.api.fn, { read: [under(DASHBOARD_SESSIONS_PREFIX)], write: [under(DASHBOARD_SESSIONS_PREFIX)] });
+    props.bucket.addLifecycleRule({ id: 'expire-dashboard-session-revocations', prefix: DASHBOARD_SESSIONS_PREFIX, expiration: Duration.days(1) });
     // Drag-and-drop uploads PUT the file from the page to a presigned URL of the ingest bucket (another origin).
     props.bucket.addCorsRule({
       allowedMethods: [HttpMethods.PUT],

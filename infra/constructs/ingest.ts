@@ -14,6 +14,7 @@ import {
 } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { INBOX_PREFIX, JOBS_PREFIX, RESULTS_PREFIX } from '../../shared/core/keys.js';
 import { WorkQueue } from './queues.js';
 
 export interface IngestProps {
@@ -73,16 +74,16 @@ export class Ingest extends Construct {
           id: 'expire-intermediate-job-state',
           // S3 lifecycle filters match prefixes, not `jobs/*/audio/`: the whole intermediate tree expires.
           // Results live under `results/` and are kept.
-          prefix: 'jobs/',
+          prefix: JOBS_PREFIX,
           expiration: Duration.days(props.retentionDays ?? 7),
           noncurrentVersionExpiration: Duration.days(1),
         },
         ...(props.inboxRetentionDays
-          ? [{ id: 'expire-uploads', prefix: 'inbox/', expiration: Duration.days(props.inboxRetentionDays) }]
+          ? [{ id: 'expire-uploads', prefix: INBOX_PREFIX, expiration: Duration.days(props.inboxRetentionDays) }]
           : []),
         // The job API's records (`tenants/`) are kept: a job whose results expired still answers GET /jobs/{id}.
         ...(props.resultsExpireDays
-          ? [{ id: 'expire-results', prefix: 'results/', expiration: Duration.days(props.resultsExpireDays), noncurrentVersionExpiration: Duration.days(1) }]
+          ? [{ id: 'expire-results', prefix: RESULTS_PREFIX, expiration: Duration.days(props.resultsExpireDays), noncurrentVersionExpiration: Duration.days(1) }]
           : []),
         { id: 'noncurrent-versions', noncurrentVersionExpiration: Duration.days(7), abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
@@ -90,7 +91,7 @@ export class Ingest extends Construct {
 
     // 5 receives (AWS's advice for Lambda consumers: a throttled or crashed invocation also counts a receive).
     this.splitQueue = new WorkQueue(this, 'SplitQueue', { visibilityTimeout: props.splitVisibilityTimeout, maxReceiveCount: 5 });
-    this.bucket.addEventNotification(EventType.OBJECT_CREATED, new SplitQueueDestination(this.splitQueue.queue), { prefix: 'inbox/' });
+    this.bucket.addEventNotification(EventType.OBJECT_CREATED, new SplitQueueDestination(this.splitQueue.queue), { prefix: INBOX_PREFIX });
 
     // The CDK-generated function that applies the notification configuration logs to a group that expires.
     const notificationsHandler = Stack.of(this).node.tryFindChild(BUCKET_NOTIFICATIONS_HANDLER_ID)?.node.defaultChild as CfnResource | undefined;

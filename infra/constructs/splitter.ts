@@ -8,6 +8,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { FfmpegLayer } from './ffmpeg-layer.js';
+import { apiKeys, INBOX_PREFIX, jobKeys, RESULTS_PREFIX, everyObjectUnder as under, UPLOADS_PREFIX } from '../../shared/core/keys.js';
 import type { ProfilesConfig } from '../../shared/core/profile-schema.js';
 import { access, DROP_MOVER, grantBucketAccess, JOB_STATE } from './bucket-access.js';
 import { createHandler } from './handler.js';
@@ -110,12 +111,12 @@ export class Splitter extends Construct {
     grantBucketAccess(
       props.bucket,
       this.fn,
-      access(JOB_STATE, { read: ['inbox/*', 'uploads/*', 'tenants/*/inbox/*'], write: ['results/*'] }, props.profiles ? DROP_MOVER : {}),
+      access(JOB_STATE, { read: [under(INBOX_PREFIX), under(UPLOADS_PREFIX), under(apiKeys.tenantSourcesPrefix('*'))], write: [under(RESULTS_PREFIX)] }, props.profiles ? DROP_MOVER : {}),
     );
     // Nor chunk transcripts: job ids carry no tenant, so `jobs/*` cannot be scoped per tenant, but the stage only
     // needs to know which chunk results exist, which it lists (shared/stages/split.ts).
     this.fn.addToRolePolicy(
-      new PolicyStatement({ effect: Effect.DENY, actions: ['s3:GetObject*'], resources: [props.bucket.arnForObjects('jobs/*/chunks/*')] }),
+      new PolicyStatement({ effect: Effect.DENY, actions: ['s3:GetObject*'], resources: [props.bucket.arnForObjects(under(jobKeys('*').chunksPrefix))] }),
     );
     props.workQueue.grantSendMessages(this.fn);
     props.aggregateQueue.grantSendMessages(this.fn);

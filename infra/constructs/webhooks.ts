@@ -5,6 +5,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { RESULTS_PREFIX, everyObjectUnder as under, WEBHOOKS_PREFIX } from '../../shared/core/keys.js';
 import { WEBHOOK_SECRET_PREFIX } from '../../shared/core/webhook-target.js';
 import { access, grantBucketAccess, JOB_STATE } from './bucket-access.js';
 import { createHandler } from './handler.js';
@@ -62,7 +63,7 @@ export class Webhooks extends Construct {
         ...(props.defaultUrl ? { VOXPIPE_WEBHOOK_URL: props.defaultUrl } : {}),
       },
     });
-    grantBucketAccess(props.bucket, this.fn, access(JOB_STATE, { read: ['results/*', 'webhooks/*'], write: ['webhooks/*'], delete: ['webhooks/*'] }));
+    grantBucketAccess(props.bucket, this.fn, access(JOB_STATE, { read: [under(RESULTS_PREFIX), under(WEBHOOKS_PREFIX)], write: [under(WEBHOOKS_PREFIX)], delete: [under(WEBHOOKS_PREFIX)] }));
     this.queue.queue.grantSendMessages(this.fn);
     props.signingSecret.grantRead(this.fn);
     // Per-job secrets (`webhook.json` "secretName") may only come from under this prefix.

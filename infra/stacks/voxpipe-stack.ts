@@ -13,6 +13,7 @@ import { Monitoring } from '../constructs/monitoring.js';
 import { Notifications } from '../constructs/notifications.js';
 import { SPLITTER_TIMEOUT, Splitter } from '../constructs/splitter.js';
 import { TranscriberStage } from '../constructs/transcriber.js';
+import { dropProfilePrefixes } from '../../shared/core/keys.js';
 import type { ProfilesConfig } from '../../shared/core/profile-schema.js';
 import { WEBHOOK_SECRET_PREFIX, WebhookTarget } from '../../shared/core/webhook-target.js';
 
@@ -298,10 +299,11 @@ export class VoxpipeStack extends Stack {
   private addProfileRetention(profiles: ProfilesConfig): void {
     for (const [name, profile] of Object.entries(profiles.profiles)) {
       if (!profile.retentionDays) continue;
-      for (const root of ['results', 'processed', 'failed']) {
+      const { results, processed, failed } = dropProfilePrefixes(name);
+      for (const [root, prefix] of Object.entries({ results, processed, failed })) {
         this.ingest.bucket.addLifecycleRule({
           id: `drop-${root}-${name}`,
-          prefix: `${root}/${name}/`,
+          prefix,
           expiration: Duration.days(profile.retentionDays),
           noncurrentVersionExpiration: Duration.days(1),
         });
