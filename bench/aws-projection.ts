@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createFfmpegAudioTools } from '../shared/adapters/ffmpeg-audio.js';
 import { createFsStore } from '../shared/adapters/fs-store.js';
+import { jobKeys } from '../shared/core/keys.js';
 import type { ChunkTask } from '../shared/core/types.js';
 import { createTranscriber } from '../shared/providers/index.js';
 import { splitJob } from '../shared/stages/split.js';
@@ -98,7 +99,7 @@ for (const chunkSeconds of [30, 60, 120, 600]) {
     );
     const splitMs = performance.now() - started;
     let flacBytes = 0;
-    for await (const key of store.list(`jobs/bench-${chunkSeconds}/audio/`)) flacBytes += (await store.get(key)).byteLength;
+    for await (const key of store.list(jobKeys(`bench-${chunkSeconds}`).audioPrefix)) flacBytes += (await store.get(key)).byteLength;
     measures.push({ chunkSeconds, splitMs: splitMs * scale, chunks: Math.round((manifest?.pending.length ?? chunks) * scale), flacMB: (flacBytes / 1e6) * scale });
   } finally {
     rmSync(dir, { recursive: true, force: true });
