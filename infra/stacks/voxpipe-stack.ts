@@ -52,6 +52,8 @@ export interface VoxpipeStackProps extends StackProps {
   readonly ffmpegLayerArn?: string;
   /** A zip (bin/ffmpeg, bin/ffprobe) published as the ffmpeg layer instead of the bundled 2018 build. @default the bundled build */
   readonly ffmpegLayerZip?: string;
+  /** The splitter's pause finder (`VOXPIPE_PAUSES`); `energy` deploys no Silero layer. @default 'auto' */
+  readonly pauses?: 'auto' | 'silero' | 'energy';
   /** Max concurrent model calls (SQS event source `maxConcurrency`, at least 2). @default 8 */
   readonly concurrency?: number;
   /** Preferred chunk length in seconds. @default 120 */
@@ -177,6 +179,7 @@ export class VoxpipeStack extends Stack {
       profiles: props.profiles && checkProfiles(props.profiles, provider, model),
       ffmpegLayerArn: props.ffmpegLayerArn,
       ffmpegLayerZip: props.ffmpegLayerZip,
+      pauses: props.pauses,
     });
     if (props.profiles) this.addProfileRetention(props.profiles);
     if (props.vocabulary?.length) this.splitter.fn.addEnvironment('VOXPIPE_VOCABULARY', props.vocabulary.join(','));

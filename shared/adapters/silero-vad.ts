@@ -61,7 +61,9 @@ function loadModel(modelPath: string): Promise<{ ort: Ort; session: Session }> {
   if (known) return known;
   const loading = (async () => {
     try {
-      const mod = (await import('onnxruntime-node')) as Ort & { default?: Ort };
+      // `require`, not `import()`: on Lambda onnxruntime-node is in a layer (/opt/nodejs/node_modules), which the
+      // runtime puts on NODE_PATH; ES module resolution ignores NODE_PATH, CommonJS resolution honours it.
+      const mod = createRequire(import.meta.url)('onnxruntime-node') as Ort & { default?: Ort };
       const ort = mod.InferenceSession ? mod : (mod.default as Ort);
       const session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: 1, interOpNumThreads: 1, executionProviders: ['cpu'] });
       return { ort, session };
@@ -232,10 +234,14 @@ export interface PauseFinderChoice {
   readonly unavailable?: string;
 }
 
-/** `tools` with the pause finder `finder` (see `withSileroPauses`). */
-export function withPauseFinder<T extends AudioTools>(tools: T, finder: PauseFinder, onChoice?: (choice: PauseFinderChoice) => void): T {
-  if (finder === 'energy') return tools;
-  return withSileroPauses(tools, { mode: finder, ...(onChoice ? { onChoice } : {}) });
+/**
+ * `tools` with the pause finder `finder` (see `withSileroPauses`); `modelPath` overrides the model's location (the
+ * Lambda layer's copy). `analyze` reports which detector found the pauses (`pauseFinder`; the split stage writes it
+ * into the job manifest).
+ */
+export function withPauseFinder<T extends AudioTools>(tools: T, finder: PauseFinder, onChoice?: (choice: PauseFinderChoice) => void, modelPath?: string): T {
+  if (finder === 'energy') return { ...tools, analyze: async (path, options) => ({ ...(await tools.analyze(path, options)), pauseFinder: 'energy' as const }) };
+  return withSileroPauses(tools, { mode: finder, ...(onChoice ? { onChoice } : {}), ...(modelPath ? { modelPath } : {}) });
 }
 
 /**
@@ -264,7 +270,7 @@ export function withSileroPauses<T extends AudioTools>(
         // `auto` never fails a job over the VAD: the energy detector needs nothing but ffmpeg.
         if (mode !== 'auto') throw err;
         opts.onChoice?.({ detector: 'energy', speechShare: Number.NaN, path, unavailable: (err as Error).message });
-        return tools.analyze(path, options);
+        return { ...(await tools.analyze(path, options)), pauseFinder: 'energy' as const };
       }
       let readBytes = 0;
       let queue: Promise<void> = Promise.resolve();
@@ -331,16 +337,16 @@ export function withSileroPauses<T extends AudioTools>(
       await queue;
       if (failure) throw failure;
       if (seenWorkPath !== undefined && seenWorkPath !== result.workPath) throw new Error('internal error: working copy moved during analysis');
-      if (chosen.detector === 'energy') return result;
+      if (chosen.detector === 'energy') return { ...result, pauseFinder: 'energy' as const };
       if (chosen.detector === undefined) {
         await feed(result.workPath, Math.min(result.durationSeconds, DECIDE_SECONDS));
-        if (decide({ seconds: result.durationSeconds, pauses: result.pauses }) === 'energy') return result;
+        if (decide({ seconds: result.durationSeconds, pauses: result.pauses }) === 'energy') return { ...result, pauseFinder: 'energy' as const };
       }
       await feed(result.workPath, result.durationSeconds);
       const pauses = vad.close(result.durationSeconds);
       // A truncated upload: the inner analysis declares the missing tail a pause; keep it.
       const tail = result.pauses.filter((p) => p.start >= result.durationSeconds - 1e-6);
-      return { ...result, pauses: mergeTouching([...pauses, ...tail]) };
+      return { ...result, pauses: mergeTouching([...pauses, ...tail]), pauseFinder: 'silero' as const };
     },
   };
 }

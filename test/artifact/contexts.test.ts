@@ -27,10 +27,14 @@ const functionEnv = (t: CfnTemplate, idPrefix: string): Record<string, unknown> 
 // Each documented option is in one of three synths (each synth takes 20–40 s of CPU): options that could interact
 // (webhooks with enrichments and the dashboard; profiles with their own webhook and another provider) share one.
 describe(`context combinations synthesize in ${TEST_ENV.region}`, () => {
-  it('defaults, with an alarm email, an existing key secret and Mistral at a regional endpoint (-c baseUrl, finding 4)', { timeout: SYNTH_TIMEOUT }, async () => {
-    const t = await synth({ alarmEmail: 'ops@example.com', apiKeySecretName: 'voxpipe/mistral', baseUrl: 'https://api.eu.mistral.ai/v1' });
+  it('defaults, with an alarm email, an existing key secret, Mistral at a regional endpoint (-c baseUrl, finding 4) and the energy pause finder (-c pauses=energy)', { timeout: SYNTH_TIMEOUT }, async () => {
+    const t = await synth({ alarmEmail: 'ops@example.com', apiKeySecretName: 'voxpipe/mistral', baseUrl: 'https://api.eu.mistral.ai/v1', pauses: 'energy' });
     expect(ofType(t, 'AWS::SNS::Subscription').length).toBeGreaterThan(0);
     expect(functionEnv(t, 'TranscriberFunction')).toMatchObject({ VOXPIPE_BASE_URL: 'https://api.eu.mistral.ai/v1' });
+    // -c pauses=energy: the splitter is told so and gets no Silero layer (only ffmpeg's).
+    expect(functionEnv(t, 'SplitterFunction')).toMatchObject({ VOXPIPE_PAUSES: 'energy' });
+    expect(functionEnv(t, 'SplitterFunction')).not.toHaveProperty('VOXPIPE_SILERO_MODEL');
+    expect(ofType(t, 'AWS::Lambda::LayerVersion').map(([id]) => id)).toEqual([expect.stringMatching(/^SplitterFfmpeg/)]);
   });
 
   it('webhooks (-c webhookSecretName -c webhookUrl), enrichments (-c enrich -c translate -c summary, another chat provider with its key secret) and the web dashboard (-c dashboard=true)', { timeout: SYNTH_TIMEOUT }, async () => {

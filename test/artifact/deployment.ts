@@ -5,9 +5,11 @@
  * - Every function runs from its asset folder under the Lambda runtime's Node 22 (`lambda-runtime.ts`), with the
  *   environment the template gives it (Ref / Fn::GetAtt / Fn::Join resolved to the harness's queues, bucket, bus
  *   and secrets), plus what the Lambda runtime itself sets (region, function name, credentials, PATH).
- * - Layers: Lambda extracts a layer into /opt. Here each layer's asset folder stands in for /opt: environment
- *   values under `/opt/` (e.g. `VOXPIPE_FFMPEG=/opt/bin/ffmpeg`) are mapped to that folder and its `bin/` goes
- *   first on PATH, so the splitter runs the layer's ffmpeg (4.1, @ffmpeg-installer) and never Debian's.
+ * - Layers: Lambda extracts a function's layers into /opt, in order (a later layer's file wins). Here the layers'
+ *   asset folders stand in for /opt: an environment value under `/opt/` (e.g. `VOXPIPE_FFMPEG=/opt/bin/ffmpeg`,
+ *   `VOXPIPE_SILERO_MODEL=/opt/silero/…`) is mapped to the last layer folder holding that path, each layer's `bin/`
+ *   goes first on PATH (so the splitter runs the layer's ffmpeg 4.1, never Debian's), and NODE_PATH lists each
+ *   layer's `nodejs/node22/node_modules` and `nodejs/node_modules` as the runtime's bootstrap does for /opt.
  * - AWS: one gateway (`aws-gateway.ts`) in front of s3rver (+ the conditional-write proxy), local-aws-sqs and the
  *   EventBridge / Secrets Manager double; it checks each call against the function's role from the template.
  * - SQS: queues with the template's redrive policies (maxReceiveCount, DLQ); event source mappings with the
@@ -25,7 +27,7 @@
  * - event source mappings without `MaximumConcurrency` get 2 pollers (Lambda would scale further).
  */
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -262,7 +264,12 @@ export async function deployArtifact(assembly: CloudAssembly, opts: ArtifactOpti
       const p = r.Properties!;
       const layers: string[] = (p.Layers ?? []).map(layerDir);
       const fromTemplate = resolve(p.Environment?.Variables ?? {}) as Record<string, string>;
-      const mapOpt = (v: string) => (layers[0] && v.startsWith('/opt/') ? join(layers[0], v.slice('/opt/'.length)) : v);
+      const mapOpt = (v: string) => {
+        if (!layers[0] || !v.startsWith('/opt/')) return v;
+        const rel = v.slice('/opt/'.length);
+        const holder = [...layers].reverse().find((l) => existsSync(join(l, rel))) ?? layers[0];
+        return join(holder, rel);
+      };
       const name = physical.get(id)!.ref;
       const overrides = Object.entries(opts.envOverrides ?? {}).filter(([prefix]) => id.startsWith(prefix)).map(([, v]) => v);
       const env: Record<string, string> = {
@@ -280,6 +287,8 @@ export async function deployArtifact(assembly: CloudAssembly, opts: ArtifactOpti
         // Lambda's PATH ends with /opt/bin; the layer goes first here because this machine has its own ffmpeg.
         PATH: [...layers.map((l) => join(l, 'bin')), '/usr/local/bin', '/usr/bin', '/bin'].join(':'),
         LD_LIBRARY_PATH: layers.map((l) => join(l, 'lib')).join(':'),
+        // The nodejs22.x bootstrap: /opt/nodejs/node22/node_modules:/opt/nodejs/node_modules:/var/runtime/…:/var/task.
+        NODE_PATH: [...layers.map((l) => join(l, 'nodejs', 'node22', 'node_modules')), ...layers.map((l) => join(l, 'nodejs', 'node_modules')), join(assembly.dir, assetPath)].join(':'),
         TMPDIR: scratch,
         // The network: every AWS endpoint is the gateway.
         AWS_ENDPOINT_URL_S3: gateway.endpoint,

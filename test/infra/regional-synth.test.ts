@@ -48,6 +48,7 @@ const COMBINATIONS: [string, () => Record<string, string>][] = [
   ['Mistral regional endpoint', () => ({ provider: 'mistral', baseUrl: 'https://api.eu.mistral.ai/v1' })],
   ['ffmpeg layer by ARN', () => ({ ffmpegLayerArn: 'arn:aws:lambda:eu-west-1:123456789012:layer:ffmpeg7:3' })],
   ['ffmpeg layer from a zip', () => ({ ffmpegLayerZip: join(dir, 'ffmpeg-layer.zip') })],
+  ['energy pause finder (no Silero layer)', () => ({ pauses: 'energy' })],
   [
     'everything at once',
     () => ({
@@ -253,10 +254,14 @@ describe('queues, alarms and warnings', () => {
     expect(configured.filter((w) => /alarmEmail|ffmpeg layer/.test(w))).toEqual([]);
   });
 
-  it('deploys the ffmpeg layer given by ARN', () => {
+  it('deploys the ffmpeg layer given by ARN (beside the Silero layer; with -c pauses=energy alone)', () => {
     const { stack, resources } = synth({ ffmpegLayerArn: 'arn:aws:lambda:eu-west-1:123456789012:layer:ffmpeg7:3' });
-    expect(resources[stack.getLogicalId(stack.splitter.fn.node.defaultChild as any)]!.Properties.Layers).toEqual(['arn:aws:lambda:eu-west-1:123456789012:layer:ffmpeg7:3']);
-    expect(Object.values(resources).some((r) => r.Type === 'AWS::Lambda::LayerVersion')).toBe(false);
+    const silero = stack.getLogicalId(stack.splitter.sileroLayer!.layer.node.defaultChild as any);
+    expect(resources[stack.getLogicalId(stack.splitter.fn.node.defaultChild as any)]!.Properties.Layers).toEqual(['arn:aws:lambda:eu-west-1:123456789012:layer:ffmpeg7:3', { Ref: silero }]);
+    expect(Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::LayerVersion').map(([id]) => id)).toEqual([silero]);
+    const energy = synth({ ffmpegLayerArn: 'arn:aws:lambda:eu-west-1:123456789012:layer:ffmpeg7:3', pauses: 'energy' });
+    expect(energy.resources[energy.stack.getLogicalId(energy.stack.splitter.fn.node.defaultChild as any)]!.Properties.Layers).toEqual(['arn:aws:lambda:eu-west-1:123456789012:layer:ffmpeg7:3']);
+    expect(Object.values(energy.resources).some((r) => r.Type === 'AWS::Lambda::LayerVersion')).toBe(false);
   });
 });
 

@@ -1,9 +1,9 @@
 /**
  * The synthesized stack: template assertions, cdk-nag AwsSolutions, and the handler bundles.
- * The stack is synthesized once (esbuild bundling of five handlers + the ffmpeg layer copy) and shared.
+ * The stack is synthesized once (esbuild bundling of five handlers + the ffmpeg and Silero layer copies) and shared.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -33,12 +33,15 @@ beforeAll(() => {
   template = Template.fromStack(stack);
   synthSeconds = (performance.now() - started) / 1000;
   resources = template.toJSON().Resources as Resources;
-  console.log(`synth (6 bundles + ffmpeg layer): ${synthSeconds.toFixed(1)} s`);
+  console.log(`synth (6 bundles + ffmpeg and Silero layers): ${synthSeconds.toFixed(1)} s`);
 });
 
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+/** Bytes of the files under `dir` (what Lambda counts against its 250 MB unzipped limit). */
+const duBytes = (dir: string): number =>
+  readdirSync(dir, { withFileTypes: true }).reduce((sum, e) => sum + (e.isDirectory() ? duBytes(join(dir, e.name)) : statSync(join(dir, e.name)).size), 0);
 const refId = (v: any): string | undefined => v?.Ref ?? v?.['Fn::GetAtt']?.[0];
 
 describe('template', () => {
@@ -119,16 +122,41 @@ describe('template', () => {
     });
   });
 
-  it('sizes the splitter for a 10-hour, 5 GB input and gives it the ffmpeg layer', () => {
+  it('sizes the splitter for a 10-hour, 5 GB input and gives it the ffmpeg and Silero layers', () => {
     const fnId = stack.getLogicalId(stack.splitter.fn.node.defaultChild as any);
     const fn = resources[fnId]!.Properties;
     expect(fn.Timeout).toBe(900);
     expect(fn.MemorySize).toBe(3008);
     expect(fn.EphemeralStorage).toEqual({ Size: 10240 });
     expect(fn.Architectures).toEqual(['x86_64']);
-    expect(fn.Layers).toHaveLength(1);
-    expect(fn.Environment.Variables).toMatchObject({ VOXPIPE_FFMPEG: '/opt/bin/ffmpeg', VOXPIPE_FFPROBE: '/opt/bin/ffprobe' });
-    template.hasResourceProperties('AWS::Lambda::LayerVersion', { CompatibleArchitectures: ['x86_64'] });
+    const ffmpeg = stack.getLogicalId(stack.splitter.layer.layer.node.defaultChild as any);
+    const silero = stack.getLogicalId(stack.splitter.sileroLayer!.layer.node.defaultChild as any);
+    expect(fn.Layers).toEqual([{ Ref: ffmpeg }, { Ref: silero }]);
+    expect(fn.Environment.Variables).toMatchObject({
+      VOXPIPE_FFMPEG: '/opt/bin/ffmpeg',
+      VOXPIPE_FFPROBE: '/opt/bin/ffprobe',
+      VOXPIPE_PAUSES: 'auto',
+      VOXPIPE_SILERO_MODEL: '/opt/silero/silero_vad_v5.onnx',
+    });
+    for (const id of [ffmpeg, silero]) expect(resources[id]!.Properties.CompatibleArchitectures, id).toEqual(['x86_64']);
+  });
+
+  it('ships the Silero layer with the linux-x64 binding only, and the splitter fits Lambda’s 250 MB unzipped', () => {
+    const fnId = stack.getLogicalId(stack.splitter.fn.node.defaultChild as any);
+    const assetDir = (s3Key: unknown) => join(outdir, `asset.${String(s3Key).replace(/\.zip$/, '')}`);
+    const silero = assetDir(resources[stack.getLogicalId(stack.splitter.sileroLayer!.layer.node.defaultChild as any)]!.Properties.Content.S3Key);
+    const ort = join(silero, 'nodejs', 'node_modules', 'onnxruntime-node');
+    expect(readdirSync(join(ort, 'bin', 'napi-v6'))).toEqual(['linux']);
+    expect(readdirSync(join(ort, 'bin', 'napi-v6', 'linux'))).toEqual(['x64']);
+    expect(readdirSync(join(ort, 'bin', 'napi-v6', 'linux', 'x64')).sort()).toEqual(['libonnxruntime.so.1', 'onnxruntime_binding.node']);
+    expect(existsSync(join(silero, 'nodejs', 'node_modules', 'onnxruntime-common', 'dist', 'cjs', 'index.js'))).toBe(true);
+    expect(existsSync(join(silero, 'silero', 'silero_vad_v5.onnx'))).toBe(true);
+    const layers = [resources[fnId]!.Properties.Layers as { Ref: string }[]].flat().map((l) => assetDir(resources[l.Ref]!.Properties.Content.S3Key));
+    const dirs: [string, string][] = [['splitter code', assetDir(resources[fnId]!.Properties.Code.S3Key)], ...layers.map((d, i): [string, string] => [`layer ${i + 1}`, d])];
+    const sizes: Record<string, number> = Object.fromEntries(dirs.map(([k, d]) => [k, duBytes(d)]));
+    console.table(Object.fromEntries(Object.entries(sizes).map(([k, v]) => [k, `${(v / 1e6).toFixed(1)} MB`])));
+    expect(sizes['layer 2']).toBeLessThan(60e6); // one platform's binding (≈ 50 MB), not the npm package's 294 MB
+    expect(Object.values(sizes).reduce((a, b) => a + b, 0)).toBeLessThan(250 * 1024 * 1024); // Lambda: function + layers, unzipped
   });
 
   it('runs every handler on nodejs22.x with JSON logs and Powertools settings', () => {
