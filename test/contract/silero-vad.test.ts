@@ -1,6 +1,6 @@
 /**
- * Silero VAD pause finding on real speech under the noise beds the adaptive energy detector fails on (hum and a
- * music bed at 10 dB SNR), `auto` falling back to the energy detector on tone "speech" (a non-speech test
+ * Silero VAD pause finding on real speech under the noise beds the adaptive energy detector fails on (mains hum at
+ * 5 dB SNR, a music bed at 10 dB; at 10 dB the energy detector finds every pause in hum), `auto` falling back to the energy detector on tone "speech" (a non-speech test
  * signal), and the model running under the Lambda runtime's Node 22 from the installed packages.
  */
 import { execFile } from 'node:child_process';
@@ -25,7 +25,7 @@ function gapsFound(pauses: readonly { start: number; end: number }[], gaps: read
 
 describe.runIf(librivoxAvailable())('Silero VAD pauses (LibriVox + sox noise beds)', () => {
   it.each([
-    ['hum', 10],
+    ['hum', 5],
     ['music', 10],
     ['pink', 10],
   ] as const)('%s at %i dB SNR: finds the true pauses, none inside the speech', async (noise, snr) => {
