@@ -43,6 +43,10 @@ describe.runIf(librivoxAvailable())('artifact: the splitter finds pauses with Si
     expect(manifest.pauseFinder, `pause finder (splitter logs: ${aws!.fn('SplitterFunction').logs.filter((l) => /pause finder/.test(l)).join(' | ')})`).toBe('silero');
     const found = gaps.filter((g) => manifest.plan.pauses.some((p) => p.start < g.end - 0.1 && p.end > g.start + 0.1));
     expect(found).toHaveLength(gaps.length);
+    // The choice is logged without the upload's presigned URL query (signature, session token).
+    const logged = aws!.fn('SplitterFunction').logs.filter((l) => /pause finder/.test(l));
+    expect(logged.length).toBeGreaterThan(0);
+    for (const line of logged) expect(line).not.toMatch(/X-Amz-/);
     expect(aws!.gateway.denied, 'AWS calls denied by the template’s IAM policies').toEqual([]);
   });
 });
