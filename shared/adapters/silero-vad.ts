@@ -213,10 +213,17 @@ export class PauseTracker {
 
 /** How the splitter finds pauses: `silero` always, `energy` always, `auto` Silero unless it hears no speech where the energy detector hears sound. */
 export type PauseFinder = 'auto' | 'silero' | 'energy';
-/** Seconds of audio after which `auto` commits to a detector (the whole file when shorter). */
+/** `auto` judges the recording one window of this many seconds at a time (the whole file when shorter). */
 export const DECIDE_SECONDS = 60;
-/** `auto` keeps Silero when it calls at least this share of the energy detector's sound speech. */
+/** `auto` keeps Silero when it calls at least this share of the energy detector's sound speech in a window. */
 export const MIN_SPEECH_SHARE = 0.5;
+/**
+ * Below this share Silero hears no speech at all in a window (a music intro, a jingle, room noise): `auto` looks at
+ * the next window instead of judging the voice, until `DECIDE_MAX_SECONDS`.
+ */
+export const NO_SPEECH_SHARE = 0.05;
+/** `auto` uses the energy detector when no window up to here had speech Silero hears. */
+export const DECIDE_MAX_SECONDS = 180;
 
 /** Seconds inside `[0, upto]` not covered by the frontier's pauses (ended and open). */
 export function soundSeconds(frontier: AnalysisFrontier, upto: number): number {
@@ -226,12 +233,43 @@ export function soundSeconds(frontier: AnalysisFrontier, upto: number): number {
   return Math.max(0, upto - quiet);
 }
 
+/** Speech Silero heard in `[from, to)` as a share of the sound the energy detector heard there (1 with no sound). */
+function windowShare(energy: AnalysisFrontier, vad: AnalysisFrontier, from: number, to: number): number {
+  const sound = soundSeconds(energy, to) - soundSeconds(energy, from);
+  const speech = soundSeconds(vad, to) - soundSeconds(vad, from);
+  return sound > 0 ? Math.max(0, speech) / sound : 1;
+}
+
+/**
+ * `auto`'s verdict on the window `[from, to)`: Silero where it hears at least half of the sound as speech; the
+ * energy detector where it hears some speech but misses much of it (a voice it does not know); undecided where it
+ * hears none (music, a jingle: look further).
+ */
+export function judgeWindow(share: number): 'silero' | 'energy' | 'undecided' {
+  if (share >= MIN_SPEECH_SHARE) return 'silero';
+  return share >= NO_SPEECH_SHARE ? 'energy' : 'undecided';
+}
+
+/**
+ * The pauses of a file whose first `switchAt` seconds had no speech Silero hears: the energy detector's pauses
+ * there (music is sound: it is sent, so a voice Silero misses under it is not lost), Silero's from `switchAt` on.
+ */
+export function splicePauses(energy: readonly Pause[], silero: readonly Pause[], switchAt: number): Pause[] {
+  if (switchAt <= 0) return [...silero];
+  const before = energy.flatMap((p) => (p.start < switchAt ? [{ start: p.start, end: Math.min(p.end, switchAt) }] : []));
+  const after = silero.flatMap((p) => (p.end > switchAt ? [{ start: Math.max(p.start, switchAt), end: p.end }] : []));
+  return [...before, ...after];
+}
+
 /** What `auto` chose for one file, and why (`unavailable`: the VAD did not load here). */
 export interface PauseFinderChoice {
   readonly detector: 'silero' | 'energy';
+  /** Speech share of the window that decided. */
   readonly speechShare: number;
   readonly path: string;
   readonly unavailable?: string;
+  /** Seconds before the deciding window (no speech for Silero there): those keep the energy detector's pauses. */
+  readonly switchAt?: number;
 }
 
 /**
@@ -248,11 +286,14 @@ export function withPauseFinder<T extends AudioTools>(tools: T, finder: PauseFin
  * `tools` with pauses found by Silero on the working copy instead of the energy detector. The working copy
  * (16 kHz mono s16le, see ffmpeg-audio.ts) is read as ffmpeg writes it; frontiers are passed on once scored.
  *
- * `mode: 'auto'` (the default): after `DECIDE_SECONDS` of audio, Silero's speech time is compared with the energy
- * detector's sound time over the same stretch; if Silero calls less than `MIN_SPEECH_SHARE` of it speech, the
- * recording is not speech Silero knows (test tones, an instrument, a language or voice it misses) and the energy
- * detector's pauses are used for the whole file — a missed stretch of speech would be planned as a silent chunk
- * and never transcribed. Nothing is passed on to `onProgress` before the choice, so early chunks never mix the two.
+ * `mode: 'auto'` (the default): window by window (`DECIDE_SECONDS`), Silero's speech time is compared with the energy
+ * detector's sound time over the same stretch (see `judgeWindow`). At least `MIN_SPEECH_SHARE`: Silero. Some speech
+ * but less: the recording is not speech Silero knows (a language or voice it misses) and the energy detector's
+ * pauses are used for the whole file — a missed stretch of speech would be planned as a silent chunk and never
+ * transcribed. No speech at all (a music intro, test tones): the next window decides, up to `DECIDE_MAX_SECONDS`
+ * (then energy); when Silero is chosen after such windows, they keep the energy detector's pauses
+ * (`splicePauses`), so a podcast's music intro no longer decides its whole hour. Nothing is passed on to
+ * `onProgress` before the choice, so early chunks never mix the two.
  * `onChoice` reports the choice (for logs).
  */
 export function withSileroPauses<T extends AudioTools>(
@@ -275,7 +316,8 @@ export function withSileroPauses<T extends AudioTools>(
       let readBytes = 0;
       let queue: Promise<void> = Promise.resolve();
       let failure: unknown;
-      const chosen: { detector?: 'silero' | 'energy' } = mode === 'silero' ? { detector: 'silero' } : {};
+      const chosen: { detector?: 'silero' | 'energy'; switchAt: number; energyBefore: Pause[] } =
+        mode === 'silero' ? { detector: 'silero', switchAt: 0, energyBefore: [] } : { switchAt: 0, energyBefore: [] };
       let seenWorkPath: string | undefined;
       const feed = async (workPath: string, uptoSeconds: number) => {
         const upto = Math.floor(uptoSeconds * VAD_SAMPLE_RATE) * 2;
@@ -297,15 +339,37 @@ export function withSileroPauses<T extends AudioTools>(
           await fh.close();
         }
       };
-      const decide = (energy: AnalysisFrontier): 'silero' | 'energy' => {
-        const upto = Math.min(vad.seconds, energy.seconds);
-        const sound = soundSeconds(energy, upto);
-        const speech = soundSeconds(vad.frontier(), upto);
-        const speechShare = sound > 0 ? speech / sound : 1;
-        const detector = speechShare >= MIN_SPEECH_SHARE ? 'silero' : 'energy';
-        opts.onChoice?.({ detector, speechShare: Math.round(speechShare * 100) / 100, path });
-        return detector;
+      const detector = (): 'silero' | 'energy' | undefined => chosen.detector;
+      // Judges the windows Silero has scored so far (`atEnd`: decoding is over, the last window may be short).
+      const decide = (energy: AnalysisFrontier, atEnd: boolean): void => {
+        while (chosen.detector === undefined) {
+          const from = chosen.switchAt;
+          const to = Math.min(from + DECIDE_SECONDS, energy.seconds);
+          if (!atEnd && to - from < DECIDE_SECONDS - FRAME_SECONDS) return; // the window is not decoded yet
+          if (vad.seconds < to - FRAME_SECONDS) return; // nor scored
+          const share = to > from ? windowShare(energy, vad.frontier(), from, to) : 0;
+          const verdict = to > from ? judgeWindow(share) : 'undecided';
+          const lastWindow = atEnd && to >= energy.seconds - FRAME_SECONDS;
+          if (verdict === 'undecided' && !lastWindow && to < DECIDE_MAX_SECONDS) {
+            chosen.switchAt = to;
+            continue;
+          }
+          chosen.detector = verdict === 'undecided' ? 'energy' : verdict;
+          if (chosen.detector === 'energy') chosen.switchAt = 0;
+          chosen.energyBefore = closedBefore(energy, chosen.switchAt);
+          const switched = chosen.switchAt > 0 ? { switchAt: chosen.switchAt } : {};
+          opts.onChoice?.({ detector: chosen.detector, speechShare: Math.round(share * 100) / 100, path, ...switched });
+        }
       };
+      // Silero's frontier with the energy detector's pauses before `switchAt`.
+      const spliced = (f: AnalysisFrontier): AnalysisFrontier =>
+        chosen.switchAt <= 0
+          ? f
+          : {
+              seconds: f.seconds,
+              pauses: [...chosen.energyBefore, ...splicePauses([], f.pauses, chosen.switchAt)],
+              ...(f.openSilenceStart !== undefined ? { openSilenceStart: Math.max(f.openSilenceStart, chosen.switchAt) } : {}),
+            };
       const result = await tools.analyze(path, {
         ...options,
         onProgress: (frontier, workPath) => {
@@ -317,17 +381,20 @@ export function withSileroPauses<T extends AudioTools>(
                 options.onProgress?.(frontier, workPath);
                 return;
               }
-              // Undecided: score only what the choice needs (progress can be sparse: a first report may come minutes in).
-              if (chosen.detector === undefined) {
-                await feed(workPath, Math.min(frontier.seconds, DECIDE_SECONDS));
-                if (vad.seconds >= DECIDE_SECONDS - FRAME_SECONDS) chosen.detector = decide(frontier);
-                if (chosen.detector !== 'silero') {
-                  if (chosen.detector === 'energy') options.onProgress?.(frontier, workPath);
-                  return;
-                }
+              // Undecided: score window by window only what the choice needs (progress can be sparse: a first
+              // report may come minutes in).
+              while (detector() === undefined) {
+                const switchAt = chosen.switchAt;
+                await feed(workPath, Math.min(frontier.seconds, switchAt + DECIDE_SECONDS));
+                decide(frontier, false);
+                if (detector() === undefined && chosen.switchAt === switchAt) return;
+              }
+              if (detector() === 'energy') {
+                options.onProgress?.(frontier, workPath);
+                return;
               }
               await feed(workPath, frontier.seconds);
-              options.onProgress?.(vad.frontier(), workPath);
+              options.onProgress?.(spliced(vad.frontier()), workPath);
             })
             .catch((err) => {
               failure ??= err;
@@ -338,17 +405,24 @@ export function withSileroPauses<T extends AudioTools>(
       if (failure) throw failure;
       if (seenWorkPath !== undefined && seenWorkPath !== result.workPath) throw new Error('internal error: working copy moved during analysis');
       if (chosen.detector === 'energy') return { ...result, pauseFinder: 'energy' as const };
-      if (chosen.detector === undefined) {
-        await feed(result.workPath, Math.min(result.durationSeconds, DECIDE_SECONDS));
-        if (decide({ seconds: result.durationSeconds, pauses: result.pauses }) === 'energy') return { ...result, pauseFinder: 'energy' as const };
+      while (detector() === undefined) {
+        await feed(result.workPath, Math.min(result.durationSeconds, chosen.switchAt + DECIDE_SECONDS));
+        decide({ seconds: result.durationSeconds, pauses: result.pauses }, true);
       }
+      if (detector() === 'energy') return { ...result, pauseFinder: 'energy' as const };
       await feed(result.workPath, result.durationSeconds);
-      const pauses = vad.close(result.durationSeconds);
+      const pauses = chosen.switchAt > 0 ? [...chosen.energyBefore, ...splicePauses([], vad.close(result.durationSeconds), chosen.switchAt)] : vad.close(result.durationSeconds);
       // A truncated upload: the inner analysis declares the missing tail a pause; keep it.
       const tail = result.pauses.filter((p) => p.start >= result.durationSeconds - 1e-6);
       return { ...result, pauses: mergeTouching([...pauses, ...tail]), pauseFinder: 'silero' as const };
     },
   };
+}
+
+/** The energy detector's pauses before `t`, clipped to it (an open silence that began before `t` runs to it). */
+function closedBefore(f: AnalysisFrontier, t: number): Pause[] {
+  const open = f.openSilenceStart !== undefined && f.openSilenceStart < t ? [{ start: f.openSilenceStart, end: t }] : [];
+  return splicePauses([...f.pauses, ...open], [], t);
 }
 
 function mergeTouching(pauses: readonly Pause[]): Pause[] {

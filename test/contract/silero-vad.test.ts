@@ -11,10 +11,10 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createFfmpegAudioTools } from '../../shared/adapters/ffmpeg-audio.js';
 import { TOOLS } from '../fixtures/tools.js';
-import { type PauseFinderChoice, sileroModelPath, withPauseFinder } from '../../shared/adapters/silero-vad.js';
+import { DECIDE_SECONDS, judgeWindow, type PauseFinderChoice, sileroModelPath, splicePauses, withPauseFinder } from '../../shared/adapters/silero-vad.js';
 import { LAMBDA_NODE } from '../artifact/lambda-runtime.js';
 import { scratchDir, toneSpeechFixture } from '../fixtures/audio.js';
-import { librivoxAvailable, noisySpeech } from '../fixtures/noisy-speech.js';
+import { cleanSpeech, librivoxAvailable, noisySpeech } from '../fixtures/noisy-speech.js';
 
 const run = promisify(execFile);
 const energy = createFfmpegAudioTools(TOOLS);
@@ -51,6 +51,47 @@ describe.runIf(librivoxAvailable())('Silero VAD pauses (LibriVox + sox noise bed
     const out = await tools.analyze(path, { workDir: await scratchDir('vad'), noiseDb: 'auto', minSilenceSeconds: 0.3, onProgress: (f) => frontiers.push(f) });
     expect(frontiers.length).toBeGreaterThan(0);
     for (const f of frontiers) expect(out.pauses.slice(0, f.pauses.length)).toEqual(f.pauses);
+  });
+});
+
+describe.runIf(librivoxAvailable())('auto with a music intro (issue 12: the first minute no longer decides the file)', () => {
+  it('judges the next window when Silero hears no speech, then uses Silero from there and the energy pauses before', async () => {
+    const speech = await cleanSpeech('librivox');
+    const dir = await scratchDir('vad-intro');
+    const multi = join(dir, 'intro-4ch.wav');
+    const intro = join(dir, 'intro.wav');
+    const path = join(dir, 'podcast.wav');
+    // 75 s of a music bed (four sines, slow tremolo), mono at about -20 dBFS, then the LibriVox speech.
+    await run('sox', ['-n', '-r', '16000', '-c', '4', multi, 'synth', '75', 'sine', '220', 'sine', '277', 'sine', '330', 'sine', '440', 'tremolo', '0.5', '60']);
+    await run('sox', [multi, '-b', '16', intro, 'remix', '-', 'gain', '-n', '-17']);
+    await run('sox', [intro, speech.path, '-r', '16000', '-c', '1', '-b', '16', path]);
+    const workDir = await scratchDir('vad');
+    const choices: PauseFinderChoice[] = [];
+    const out = await withPauseFinder(energy, 'auto', (c) => choices.push(c)).analyze(path, { workDir, noiseDb: 'auto', minSilenceSeconds: 0.3 });
+    const plain = await energy.analyze(path, { workDir, noiseDb: 'auto', minSilenceSeconds: 0.3 });
+
+    expect(choices).toHaveLength(1);
+    expect(choices[0]).toMatchObject({ detector: 'silero', switchAt: DECIDE_SECONDS });
+    expect(out.pauseFinder).toBe('silero');
+    // Before the switch: exactly the energy detector's pauses (the music is sound: it will be sent, nothing lost).
+    const cut = (ps: readonly { start: number; end: number }[]) => ps.filter((p) => p.start < DECIDE_SECONDS).map((p) => ({ start: p.start, end: Math.min(p.end, DECIDE_SECONDS) }));
+    expect(cut(out.pauses)).toEqual(cut(plain.pauses));
+    // After it: Silero finds every gap of the speech.
+    const gaps = speech.gaps.map((g) => ({ start: g.start + 75, end: g.end + 75 }));
+    expect(gapsFound(out.pauses, gaps)).toBe(gaps.length);
+  });
+
+  it('judgeWindow and splicePauses', () => {
+    expect(judgeWindow(0.8)).toBe('silero');
+    expect(judgeWindow(0.2)).toBe('energy');
+    expect(judgeWindow(0.01)).toBe('undecided');
+    expect(splicePauses([{ start: 10, end: 20 }, { start: 55, end: 70 }], [{ start: 50, end: 65 }, { start: 80, end: 81 }], 60)).toEqual([
+      { start: 10, end: 20 },
+      { start: 55, end: 60 },
+      { start: 60, end: 65 },
+      { start: 80, end: 81 },
+    ]);
+    expect(splicePauses([{ start: 1, end: 2 }], [{ start: 3, end: 4 }], 0)).toEqual([{ start: 3, end: 4 }]);
   });
 });
 
