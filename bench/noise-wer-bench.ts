@@ -168,7 +168,7 @@ const find = (c: (typeof conditions)[number], f: Finder) => results.find((r) => 
 const chunked = FINDERS.filter((f) => f !== 'whole');
 
 console.log(
-  `\nWER through the pipeline (offline PocketSphinx, --chunk-seconds ${CHUNK_SECONDS}), started ${new Date(earlier?.startedAt ?? startedAt).toISOString().slice(0, 16)} UTC, load ${(earlier?.loadBefore ?? loadBefore).toFixed(1)} → ${(loadavg()[0] ?? 0).toFixed(1)}, parallel ${PARALLEL}, ${results.length} runs`,
+  `\nWER through the pipeline (offline PocketSphinx, --chunk-seconds ${CHUNK_SECONDS}), started ${new Date(earlier?.startedAt ?? startedAt).toISOString().slice(0, 16)} UTC, load ${(earlier?.loadBefore ?? loadBefore).toFixed(1)}${process.argv.includes('--report') ? ' at the start' : ` → ${(loadavg()[0] ?? 0).toFixed(1)}`}, parallel ${PARALLEL}, ${results.length} runs`,
 );
 console.log('Cells: WER (cuts inside speech / cuts).');
 const autos = results.filter((r) => r.finder === 'auto');
@@ -185,7 +185,7 @@ for (const c of conditions) {
   console.log(`| ${c.source === 'librivox' ? 'LibriVox' : 'espeak-ng'} | ${c.noise} | ${c.snr === null ? '–' : `${c.snr} dB`} | ${cells.join(' | ')} |`);
 }
 if (FINDERS.includes('whole')) {
-  console.log('\nWER added by chunking (chunked WER − whole-file WER, percentage points), mean over the conditions / worst:\n');
+  console.log('\nWER added by chunking (chunked − whole-file WER, percentage points): mean / worst over the conditions run (n)\n');
   console.log(`| source | ${chunked.map((f) => LABEL[f]).join(' | ')} |`);
   console.log(`|---|${chunked.map(() => '---').join('|')}|`);
   for (const source of SOURCES) {
@@ -194,10 +194,26 @@ if (FINDERS.includes('whole')) {
         .filter((c) => c.source === source)
         .map((c) => (find(c, f)?.wer ?? Number.NaN) - (find(c, 'whole')?.wer ?? Number.NaN))
         .filter((d) => !Number.isNaN(d));
-      const mean = deltas.reduce((a, b) => a + b, 0) / Math.max(1, deltas.length);
-      return `${(mean * 100).toFixed(1)} / ${(Math.max(...deltas) * 100).toFixed(1)}`;
+      if (deltas.length === 0) return '–';
+      const mean = deltas.reduce((a, b) => a + b, 0) / deltas.length;
+      return `${(mean * 100).toFixed(1)} / ${(Math.max(...deltas) * 100).toFixed(1)} (${deltas.length})`;
     });
     console.log(`| ${source === 'librivox' ? 'LibriVox' : 'espeak-ng'} | ${cells.join(' | ')} |`);
+  }
+}
+if (FINDERS.includes('auto') && FINDERS.includes('energy')) {
+  console.log('\n`auto` against `energy`, per condition (percentage points of WER): mean difference, conditions better / equal / worse\n');
+  for (const source of SOURCES) {
+    const diffs = conditions
+      .filter((c) => c.source === source)
+      .map((c) => (find(c, 'auto')?.wer ?? Number.NaN) - (find(c, 'energy')?.wer ?? Number.NaN))
+      .filter((d) => !Number.isNaN(d));
+    if (diffs.length === 0) continue;
+    const mean = diffs.reduce((a, b) => a + b, 0) / diffs.length;
+    const eps = 1e-9;
+    console.log(
+      `- ${source === 'librivox' ? 'LibriVox' : 'espeak-ng'}: ${mean >= 0 ? '+' : ''}${(mean * 100).toFixed(1)} pp; ${diffs.filter((d) => d < -eps).length} / ${diffs.filter((d) => Math.abs(d) <= eps).length} / ${diffs.filter((d) => d > eps).length}`,
+    );
   }
 }
 await Promise.all(workDirs.map((d) => rm(d, { recursive: true, force: true, maxRetries: 5 }).catch(() => undefined)));
