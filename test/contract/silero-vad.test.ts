@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createFfmpegAudioTools } from '../../shared/adapters/ffmpeg-audio.js';
+import type { AudioTools } from '../../shared/ports.js';
 import { TOOLS } from '../fixtures/tools.js';
 import { DECIDE_SECONDS, judgeWindow, type PauseFinderChoice, sileroModelPath, splicePauses, withPauseFinder } from '../../shared/adapters/silero-vad.js';
 import { LAMBDA_NODE } from '../artifact/lambda-runtime.js';
@@ -67,7 +68,8 @@ describe.runIf(librivoxAvailable())('auto with a music intro (issue 12: the firs
     await run('sox', [intro, speech.path, '-r', '16000', '-c', '1', '-b', '16', path]);
     const workDir = await scratchDir('vad');
     const choices: PauseFinderChoice[] = [];
-    const out = await withPauseFinder(energy, 'auto', (c) => choices.push(c)).analyze(path, { workDir, noiseDb: 'auto', minSilenceSeconds: 0.3 });
+    const auto: AudioTools = withPauseFinder(energy, 'auto', (c) => choices.push(c));
+    const out = await auto.analyze(path, { workDir, noiseDb: 'auto', minSilenceSeconds: 0.3 });
     const plain = await energy.analyze(path, { workDir, noiseDb: 'auto', minSilenceSeconds: 0.3 });
 
     expect(choices).toHaveLength(1);
