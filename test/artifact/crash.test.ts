@@ -27,8 +27,10 @@ describe('artifact: a crash at any AWS call of any handler', () => {
   let aws: ArtifactDeployment;
   beforeAll(async () => {
     const assembly = await synthesizedAssembly(PIPELINE_CONTEXT);
-    // A crashed invocation's messages come back after 1 s instead of the rest of their visibility timeout.
-    aws = await deployArtifact(assembly, { crashRedeliverySeconds: 1 });
+    // A crashed invocation's messages come back after 1 s instead of the rest of their visibility timeout, so the
+    // timeout itself only has to outlast the slowest invocation: 120 s, because the whole suite under
+    // `stress-ng --cpu 2` saw a splitter invocation outlive 30 s (the message came back into it: `overlaps`).
+    aws = await deployArtifact(assembly, { crashRedeliverySeconds: 1, visibilitySeconds: 120 });
   }, 900_000); // includes the CLI synth when no other test file made it yet
   afterAll(() => aws?.close());
 
