@@ -113,10 +113,21 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
   const report = () =>
     deps.onProgress?.({ ...progress, spentUsd: ledgerUsd(entries.values()), audioTotalSeconds: Math.max(audioTotalSeconds, progress.audioDoneSeconds) });
 
+  // The ledger takes the record at once, before the journal write resolves: a budget check in another slot that
+  // runs while this write is pending must see this reservation (else several slots pass the same check and the
+  // run spends past its budget). The job itself still starts only after the write (write-ahead); a failed write
+  // takes the reservation back.
   const append = async (record: FileRecord) => {
-    await journal.append(record);
-    const next = applyRecord(entries.get(record.file), record);
+    const prev = entries.get(record.file);
+    const next = applyRecord(prev, record);
     if (next) entries.set(record.file, next);
+    try {
+      await journal.append(record);
+    } catch (err) {
+      if (prev) entries.set(record.file, prev);
+      else entries.delete(record.file);
+      throw err;
+    }
   };
 
   const runOne = async (file: SourceFile, resumeFrom: LedgerEntry | undefined) => {
