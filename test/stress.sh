@@ -3,8 +3,8 @@
 # These are the files that failed on a loaded machine before they synchronised on state instead of time:
 # the call policy's concurrency cap, the vendor contract doubles (chat and transcription), the AWS harness
 # (enrichments, webhooks). The whole suite under load takes too long for CI's budget; this is the subset.
-# `npm run test:stress -- --full` runs the whole suite instead (the release check; one round took 34 min on 2 cores
-# with a benchmark also running, 2026-12-05).
+# `npm run test:stress -- --full` runs the whole suite instead (the release check; one round took 17 min on 2 cores,
+# 34 min with a benchmark also running, 2026-12-05).
 # Needs stress-ng (Debian: apt-get install -y stress-ng). Prints each run's time and the load it ran under.
 set -euo pipefail
 cd "$(dirname "$0")/.."
