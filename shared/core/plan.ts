@@ -7,8 +7,8 @@
  * 3. Chunks are close to `targetSeconds`, and longer pauses are preferred (cleaner sentence breaks).
  * Only when rule 1 and 2 conflict (speech runs on for `maxSeconds`) is a `forced` cut made, with a
  * declared overlap so the stitcher can recover the word that the cut went through.
- * With `contextSeconds` (diarized jobs), a chunk after a pause cut also hears the end of the chunk before it, so
- * speaker labels can be linked across the cut; the stitcher keeps those words once, from the earlier chunk.
+ * With `contextSeconds` (diarized jobs), a chunk after a cut (pause or forced) also hears the end of the chunk
+ * before it, so speaker labels can be linked across the cut; the stitcher keeps those words once.
  */
 import type { ChunkPlan, CutKind, Pause, PlannedChunk, PlanOptions } from './types.js';
 
@@ -155,7 +155,7 @@ function contextBefore(pos: number, prev: RawChunk | undefined, duration: number
   const wanted = opts.contextSeconds ?? 0;
   if (wanted <= 0 || !prev || prev.endCut === 'edge' || insidePause(prev.start, prev.end, pauses)) return 0;
   if (silentCut(pos, pos + opts.maxSeconds, duration, pauses, opts) !== undefined) return 0;
-  return Math.max(0, Math.min(wanted, pos - prev.keepFrom));
+  return Math.min(wanted, pos - prev.keepFrom);
 }
 
 /** The end of the chunk that keeps audio from `pos`, or undefined when the chunk runs to the end of the file. */

@@ -28,8 +28,8 @@ export type CutKind = 'edge' | 'pause' | 'forced';
 /**
  * One planned chunk. The audio sent to the model is `[start, end)`.
  * `[keepFrom, keepUntil)` is the part this chunk is authoritative for: outside it lies a declared
- * overlap with the neighbour (at `forced` cuts, where no usable pause existed, half on each side; at `pause`
- * cuts only with `PlanOptions.contextSeconds`, all of it before `keepFrom`).
+ * overlap with the neighbour (at `forced` cuts, where no usable pause existed, half on each side; with
+ * `PlanOptions.contextSeconds`, up to that much before `keepFrom` (the larger of the two at forced cuts), at pause cuts too).
  * Over a plan, the keep-spans tile `[0, duration)` exactly once.
  */
 export interface PlannedChunk {

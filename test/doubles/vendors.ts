@@ -311,11 +311,14 @@ async function decodeMultipart(
 }
 
 /** Segments of the recognized words: a gap over 0.5 s starts a new one. */
-export function segmentsOf(words: readonly Word[]): { start: number; end: number; text: string }[] {
+export function segmentsOf(
+  words: readonly Word[],
+  sameSegment: (a: string, b: string) => boolean = () => true,
+): { start: number; end: number; text: string }[] {
   const out: { start: number; end: number; words: string[] }[] = [];
   for (const w of words) {
     const last = out.at(-1);
-    if (last && w.start - last.end <= 0.5) {
+    if (last && w.start - last.end <= 0.5 && sameSegment(last.words.at(-1) ?? '', w.word)) {
       last.end = w.end;
       last.words.push(w.word);
     } else out.push({ start: w.start, end: w.end, words: [w.word] });
@@ -328,21 +331,14 @@ export function segmentsOf(words: readonly Word[]): { start: number; end: number
  * people in an order drawn from `call`, so the same person gets different labels in different calls.
  */
 function diarizedSegments(words: readonly Word[], speakerOf: (word: string) => number, call: number) {
-  const turns: { start: number; end: number; words: string[]; who: number }[] = [];
-  for (const w of words) {
-    const who = speakerOf(w.word);
-    const last = turns.at(-1);
-    if (last && last.who === who && w.start - last.end <= 0.5) {
-      last.end = w.end;
-      last.words.push(w.word);
-    } else turns.push({ start: w.start, end: w.end, words: [w.word], who });
-  }
+  const turns = segmentsOf(words, (a, b) => speakerOf(a) === speakerOf(b));
   // A per-call rotation of label numbers, applied in order of first appearance (as diarizers number speakers).
   const offset = (call * 7) % 5;
   const labels = new Map<number, string>();
   return turns.map((t) => {
-    if (!labels.has(t.who)) labels.set(t.who, `speaker_${((labels.size + offset) % 5) + 1}`);
-    return { type: 'transcription_segment', text: t.words.join(' '), start: t.start, end: t.end, score: null, speaker_id: labels.get(t.who) ?? null };
+    const who = speakerOf(t.text.split(' ')[0] ?? '');
+    if (!labels.has(who)) labels.set(who, `speaker_${((labels.size + offset) % 5) + 1}`);
+    return { type: 'transcription_segment', text: t.text, start: t.start, end: t.end, score: null, speaker_id: labels.get(who) ?? null };
   });
 }
 
